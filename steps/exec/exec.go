@@ -100,18 +100,32 @@ func (Kind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out steps.
 	if err != nil {
 		return err
 	}
+	// The command writes its log to a file directly: with a pipe, Wait would
+	// also wait for background processes holding it, instead of returning
+	// when the shell exits so that they can be killed.
+	logFile, ok := env.Log.(*os.File)
+	if !ok {
+		f, err := os.Create(filepath.Join(env.Dir, "log"))
+		if err != nil {
+			return err
+		}
+		defer func() {
+			f.Seek(0, io.SeekStart)
+			io.Copy(env.Log, f)
+			f.Close()
+		}()
+		logFile = f
+	}
 	cmd := osexec.Command(shell, "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
 	cmd.Dir = work
 	cmd.Env = environment(env, home, tmp)
 	cmd.Stdin = nil
-	cmd.Stdout = env.Log
-	cmd.Stderr = env.Log
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
 	// Its own process group, so that cancelling kills the whole pipeline;
 	// SIGKILL if bitflow itself dies, so that no command outlives a kill -9
 	// of its runner and writes into a result that no one will commit.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// Background processes that keep the log open must not hang the step.
-	cmd.WaitDelay = time.Second
 	return runCommand(ctx, cmd)
 }
 
@@ -208,8 +222,9 @@ func findShell() (string, error) {
 	return "", errors.New("run steps need bash, which is not installed in /bin, /usr/bin or /usr/local/bin")
 }
 
-// copyReadOnly copies an input and removes write permission, so a command
-// that writes to its input fails loudly instead of changing what it reads.
+// copyReadOnly copies an input and removes write permission, so that a
+// command that writes to its input fails loudly (unless it runs as root);
+// either way it only ever changes its own copy, never the store.
 func copyReadOnly(src, dst string) error {
 	if err := copyTree(src, dst); err != nil {
 		return err

@@ -1,0 +1,261 @@
+package model
+
+import (
+	"fmt"
+	"math"
+)
+
+// Inference is a forward-only copy of a model for generation, with a KV
+// cache (Session). Its projections are DenseProj (the fake-quant path,
+// computing exactly what the training forward computes) or, on the packed
+// path, TernaryProj for the ternary sites.
+type Inference struct {
+	Cfg     Config
+	ActBits int
+	Embed   []float32 // (V,C)
+	Blocks  []InferBlock
+	Norm    []float32 // (C)
+	Head    Proj      // C -> V
+	// TiedHead marks a head that shares the embedding table, so Bytes counts
+	// the table once.
+	TiedHead   bool
+	Clip4Embed bool
+	cos, sin   []float32
+}
+
+// InferBlock is one block of an Inference.
+type InferBlock struct {
+	AttnNorm, MLPNorm          []float32
+	Q, K, V, O, Gate, Up, Down Proj
+	Clip4O, Clip4Down          bool
+}
+
+// NewInference returns an empty inference model for cfg at activation bits
+// cfg.ActBitsStart; the caller fills Embed, Blocks, Norm and Head (the 7B dry
+// run builds packed projections directly this way).
+func NewInference(cfg Config) (*Inference, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.Resolved()
+	inf := &Inference{Cfg: cfg, ActBits: cfg.ActBitsStart}
+	if cfg.RoPE {
+		inf.cos, inf.sin = ropeTables(cfg.BlockSize, cfg.HeadDim)
+	}
+	return inf, nil
+}
+
+// Inference returns a forward-only snapshot of m at its current activation
+// bits. With packed false every projection is a DenseProj of the effective
+// (fake-quantized) weights; with packed true the bitlinear and
+// bitlinear_1p58 projections are packed 2-bit TernaryProj with integer
+// activations under act_quant absmax_token, while linear and adaptive
+// projections stay dense.
+func (m *Model) Inference(packed bool) *Inference {
+	cfg := m.cfg
+	inf, err := NewInference(cfg)
+	if err != nil {
+		panic(err) // m's config was validated by New
+	}
+	inf.ActBits = m.actBits
+	inf.Embed = append([]float32(nil), m.wte...)
+	inf.Norm = append([]float32(nil), m.lnf...)
+	headT := make([]float32, len(m.head))
+	transpose(headT, cfg.VocabSize, m.head, cfg.NEmbd, cfg.VocabSize, cfg.NEmbd)
+	inf.Head = NewDenseProj(cfg.NEmbd, cfg.VocabSize, headT)
+	inf.TiedHead = cfg.TieEmbeddings
+	inf.Clip4Embed = m.clip4Embed
+	for _, b := range m.blocks {
+		ib := InferBlock{AttnNorm: append([]float32(nil), b.ln1...), MLPNorm: append([]float32(nil), b.ln2...),
+			Clip4O: b.clip4O, Clip4Down: b.clip4Down}
+		ps := make([]Proj, 0, 7)
+		for _, l := range b.linears() {
+			l.prepare()
+			ps = append(ps, l.proj(packed))
+		}
+		ib.Q, ib.K, ib.V, ib.O, ib.Gate, ib.Up, ib.Down = ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6]
+		inf.Blocks = append(inf.Blocks, ib)
+	}
+	return inf
+}
+
+// proj returns l's inference projection from its prepared effective weights.
+func (l *Linear) proj(packed bool) Proj {
+	if !packed || !ternarySite(l.Variant) {
+		return &DenseProj{In: l.In, Out: l.Out, WT: append([]float32(nil), l.wHatT...), quant: l.inQuant, bits: l.inBits}
+	}
+	p := NewTernaryProj(l.In, l.Out, l.inQuant == inputAbsmaxToken)
+	if l.Variant == VariantBitLinear {
+		for o := range l.Out {
+			for i := range l.In {
+				p.Set(o, i, int(l.aux[o*l.In+i]))
+			}
+		}
+		copy(p.Scales, l.S)
+		return p
+	}
+	// bitlinear_1p58: W_hat = gamma * W_t with one gamma per tensor.
+	gamma := meanAbs(l.W)
+	for o := range l.Out {
+		for i := range l.In {
+			p.Set(o, i, int(min(max(roundEven(l.W[o*l.In+i]/(gamma+1e-5)), -1), 1)))
+		}
+	}
+	fill(p.Scales, gamma)
+	return p
+}
+
+// SetActBits sets the activation bits a of the absmax and clip4 quantizers.
+func (inf *Inference) SetActBits(a int) {
+	if a < 2 || a > 8 {
+		panic(fmt.Sprintf("model: activation bits %d outside 2..8", a))
+	}
+	inf.ActBits = a
+}
+
+// Bytes returns the memory of the inference weights counted from the
+// tensors: the fp32 embedding table, norm gains, every projection's Bytes,
+// and the head unless it is tied to the embedding.
+func (inf *Inference) Bytes() int64 {
+	n := 4 * int64(len(inf.Embed)+len(inf.Norm))
+	for _, b := range inf.Blocks {
+		n += 4 * int64(len(b.AttnNorm)+len(b.MLPNorm))
+		for _, p := range []Proj{b.Q, b.K, b.V, b.O, b.Gate, b.Up, b.Down} {
+			n += p.Bytes()
+		}
+	}
+	if !inf.TiedHead {
+		n += inf.Head.Bytes()
+	}
+	return n
+}
+
+// Session is one sequence being decoded with a KV cache.
+type Session struct {
+	inf  *Inference
+	maxT int
+	pos  int
+	kT   [][]float32 // per layer (NH,HD,maxT): keys transposed, for the a*b product
+	vc   [][]float32 // per layer (NH,maxT,HD)
+
+	n                       int
+	x, ln, q, k, v, atty, o []float32
+	g, u, h, logits, scores []float32
+}
+
+// NewSession returns an empty session for up to maxT tokens (at most
+// block_size).
+func (inf *Inference) NewSession(maxT int) *Session {
+	cfg := inf.Cfg
+	if maxT <= 0 || maxT > cfg.BlockSize {
+		panic(fmt.Sprintf("model: session length %d outside 1..%d", maxT, cfg.BlockSize))
+	}
+	s := &Session{inf: inf, maxT: maxT}
+	I := cfg.NHead * cfg.HeadDim
+	for range cfg.NLayer {
+		s.kT = append(s.kT, make([]float32, I*maxT))
+		s.vc = append(s.vc, make([]float32, I*maxT))
+	}
+	return s
+}
+
+// Pos returns the number of tokens in the cache.
+func (s *Session) Pos() int { return s.pos }
+
+// Reset empties the cache.
+func (s *Session) Reset() { s.pos = 0 }
+
+func (s *Session) grow(n int) {
+	if n <= s.n {
+		return
+	}
+	cfg := s.inf.Cfg
+	C, I, H, V := cfg.NEmbd, cfg.NHead*cfg.HeadDim, cfg.MLPHidden, cfg.VocabSize
+	f := func(k int) []float32 { return make([]float32, k) }
+	s.n = n
+	s.x, s.ln, s.q, s.k, s.v, s.atty, s.o = f(n*C), f(n*C), f(n*I), f(n*I), f(n*I), f(n*I), f(n*C)
+	s.g, s.u, s.h, s.logits = f(n*H), f(n*H), f(n*H), f(n*V)
+	s.scores = f(cfg.NHead * n * s.maxT)
+}
+
+// Forward appends ids to the sequence and returns their logits (n,V), each
+// row predicting the next token. The slice is reused by the next call. The
+// arithmetic is the training forward's, row for row, so the logits match a
+// full Forward of the whole sequence.
+func (s *Session) Forward(ids []int32) ([]float32, error) {
+	inf, cfg := s.inf, s.inf.Cfg
+	n := len(ids)
+	if n == 0 {
+		return nil, nil
+	}
+	if s.pos+n > s.maxT {
+		return nil, fmt.Errorf("session: %d tokens exceed its length %d", s.pos+n, s.maxT)
+	}
+	for _, id := range ids {
+		if id < 0 || int(id) >= cfg.VocabSize {
+			return nil, fmt.Errorf("session: token id %d outside vocabulary of %d", id, cfg.VocabSize)
+		}
+	}
+	s.grow(n)
+	C, V, NH, HD, H := cfg.NEmbd, cfg.VocabSize, cfg.NHead, cfg.HeadDim, cfg.MLPHidden
+	I := NH * HD
+	a := inf.ActBits
+	x, ln, q, k, v, atty, o := s.x[:n*C], s.ln[:n*C], s.q[:n*I], s.k[:n*I], s.v[:n*I], s.atty[:n*I], s.o[:n*C]
+	g, u, h, logits := s.g[:n*H], s.u[:n*H], s.h[:n*H], s.logits[:n*V]
+	rms := make([]float32, n)
+	encoderForward(x, inf.Embed, ids, n, C)
+	if inf.Clip4Embed {
+		clip4Forward(x, x, a)
+	}
+	pos0, L := s.pos, s.pos+n
+	for l, b := range inf.Blocks {
+		rmsnormForward(ln, rms, x, b.AttnNorm, n, C)
+		b.Q.Forward(q, ln, n, a)
+		b.K.Forward(k, ln, n, a)
+		b.V.Forward(v, ln, n, a)
+		if cfg.RoPE {
+			ropeForward(q, inf.cos, inf.sin, n, n, pos0, NH, HD)
+			ropeForward(k, inf.cos, inf.sin, n, n, pos0, NH, HD)
+		}
+		kT, vc := s.kT[l], s.vc[l]
+		for r := range n {
+			for hd := range NH {
+				for d := range HD {
+					kT[(hd*HD+d)*s.maxT+pos0+r] = k[r*I+hd*HD+d]
+				}
+				copy(vc[(hd*s.maxT+pos0+r)*HD:(hd*s.maxT+pos0+r+1)*HD], v[r*I+hd*HD:r*I+(hd+1)*HD])
+			}
+		}
+		scale := float32(1 / math.Sqrt(float64(HD)))
+		parallelFor(NH, 1, func(lo, hi int) {
+			for hd := lo; hd < hi; hd++ {
+				sc := s.scores[hd*n*s.maxT : hd*n*s.maxT+n*L]
+				matmul(sc, L, q[hd*HD:], I, false, kT[hd*HD*s.maxT:], s.maxT, n, L, HD, false)
+				for r := range n {
+					row := sc[r*L : (r+1)*L]
+					softmaxMasked(row[:pos0+r+1], scale, nil)
+					clear(row[pos0+r+1:])
+				}
+				matmul(atty[hd*HD:], I, sc, L, false, vc[hd*s.maxT*HD:], HD, n, HD, L, false)
+			}
+		})
+		b.O.Forward(o, atty, n, a)
+		if b.Clip4O {
+			clip4Forward(o, o, a)
+		}
+		residualForward(x, x, o)
+		rmsnormForward(ln, rms, x, b.MLPNorm, n, C)
+		b.Gate.Forward(g, ln, n, a)
+		b.Up.Forward(u, ln, n, a)
+		swigluForward(h, g, u, len(h))
+		b.Down.Forward(o, h, n, a)
+		if b.Clip4Down {
+			clip4Forward(o, o, a)
+		}
+		residualForward(x, x, o)
+	}
+	rmsnormForward(ln, rms, x, inf.Norm, n, C)
+	inf.Head.Forward(logits, ln, n, a)
+	s.pos += n
+	return logits, nil
+}

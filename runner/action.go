@@ -100,7 +100,12 @@ func keyFor(n *Node, outputsOf func(*Node) map[string]store.Output) (*Key, map[s
 	if key.Kind == execKind {
 		key.Command, key.Env = n.Params.String("run"), n.Env
 	} else {
-		key.Params = n.Params
+		key.Params = map[string]any{}
+		for name, v := range n.Params {
+			if p := n.Schema.Param(name); p == nil || !p.Meta {
+				key.Params[name] = v
+			}
+		}
 	}
 	return key, inputs, nil
 }

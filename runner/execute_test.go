@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -413,5 +414,21 @@ func TestJournalOfAnUnfinishedRunIsReadable(t *testing.T) {
 	}
 	if got.Status != store.RunOK || len(got.Steps) != 4 || got.Workflow != "chain" {
 		t.Errorf("replayed %+v", got)
+	}
+}
+
+func TestMetaParamsStayOutOfTheKey(t *testing.T) {
+	e := newEnv(t)
+	src := "steps:\n  a: {uses: rec, with: {value: a, workers: %d}}\n"
+	first, err := e.run(fmt.Sprintf(src, 1), Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.run(fmt.Sprintf(src, 8), Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statuses(second) != "a:cached" || second.Steps[0].ActionID != first.Steps[0].ActionID {
+		t.Errorf("changing a Meta param recomputed the step: %s", statuses(second))
 	}
 }

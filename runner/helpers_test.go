@@ -40,6 +40,7 @@ func (k *recKind) Params() steps.Schema {
 			{Name: "fail", Type: steps.Bool, Default: false},
 			{Name: "block", Type: steps.Bool, Default: false},
 			{Name: "random", Type: steps.Bool, Default: false},
+			{Name: "workers", Type: steps.Int, Default: int64(1), Meta: true},
 		},
 		Inputs:  []steps.Port{{Name: "a", Optional: true}, {Name: "b", Optional: true}},
 		Outputs: []steps.Port{{Name: "out"}},

@@ -49,6 +49,10 @@ type Param struct {
 	// Enum, if set, lists the allowed values of a string parameter.
 	Enum []string
 	Doc  string
+	// Meta marks a parameter that cannot change results (a concurrency
+	// limit, a timeout): it is kept out of the step's key, so changing it
+	// never recomputes anything (design §3: metadata is kept out by type).
+	Meta bool
 }
 
 // Port is an input or output of a kind.

@@ -226,3 +226,11 @@ func (v Values) Map(name string) map[string]any { return v.get(name).(map[string
 
 // Has reports whether the parameter is set.
 func (v Values) Has(name string) bool { _, ok := v[name]; return ok }
+
+// Normalizer is implemented by kinds with measurement outputs (reports that
+// hold wall-clock figures). Normalize returns an output's bytes without its
+// timing fields, so that `bitflow run --verify` can check that everything
+// else is reproducible.
+type Normalizer interface {
+	Normalize(output string, data []byte) ([]byte, error)
+}

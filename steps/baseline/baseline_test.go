@@ -24,7 +24,7 @@ type echoTeacher struct {
 }
 
 func (e *echoTeacher) Describe() (string, string) { return "fake", "echo" }
-func (e *echoTeacher) MemoryBytes() int64        { return 4096 }
+func (e *echoTeacher) MemoryBytes() int64         { return 4096 }
 func (e *echoTeacher) Complete(ctx context.Context, req teacher.Request) (*teacher.Completion, error) {
 	e.calls++
 	if req.Temperature != 0 || req.TopP != 1 || req.MaxTokens != 16 {

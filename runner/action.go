@@ -222,8 +222,14 @@ func (e *execution) runAction(ctx context.Context, n *Node, id, manifest string,
 		return failf(err)
 	}
 	metrics := &metricSet{m: map[string]float64{}}
+	partial := st.PartialPath(id)
+	if cached != nil {
+		// --verify recomputes from scratch: resuming from saved progress
+		// would check nothing.
+		partial = filepath.Join(scratch, "partial")
+	}
 	env := &steps.Env{
-		Params: n.Params, Files: files, Dir: work, Partial: st.PartialPath(id), CPUs: slots, Log: logf,
+		Params: n.Params, Files: files, Dir: work, Partial: partial, CPUs: slots, Log: logf,
 		Progress: func(p steps.Progress) {
 			e.r.emit(Event{Type: StepProgress, Step: n.Name, Kind: n.Kind.Kind(), ActionID: id, Progress: &p})
 		},

@@ -10,6 +10,12 @@
 // with per-tensor views. All matrix products go through one seam, matmul, in
 // gemm.go.
 //
+// Inference (inference.go) is the forward-only path with a KV cache. Its
+// projections are fp32 (DenseProj) or packed 2-bit ternary (TernaryProj,
+// integer kernels in packed_kernel.go); its embedding and head fp32 or, for
+// models too large for fp32 (the 7B dry run), fp16 or int8 tables generated
+// row by row from a seed (F16Table, Int8Table, seeded.go).
+//
 // Determinism: every kernel partitions its work by output, so each output
 // element has exactly one writer and is summed in a fixed order; chunk
 // boundaries depend on the problem size only, never on GOMAXPROCS. Random

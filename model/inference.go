@@ -8,11 +8,13 @@ import (
 // Inference is a forward-only copy of a model for generation, with a KV
 // cache (Session). Its projections are DenseProj (the fake-quant path,
 // computing exactly what the training forward computes) or, on the packed
-// path, TernaryProj for the ternary sites.
+// path, TernaryProj for the ternary sites. A trained model's embedding is a
+// DenseEmbedding and its head a DenseProj; a large model built directly (the
+// 7B dry run) uses F16Table or Int8Table for both.
 type Inference struct {
 	Cfg     Config
 	ActBits int
-	Embed   []float32 // (V,C)
+	Embed   Embedding // (V,C)
 	Blocks  []InferBlock
 	Norm    []float32 // (C)
 	Head    Proj      // C -> V
@@ -20,7 +22,11 @@ type Inference struct {
 	// the table once.
 	TiedHead   bool
 	Clip4Embed bool
-	cos, sin   []float32
+	// Threads bounds the goroutines of a forward pass (0: GOMAXPROCS):
+	// the attention heads, and through SetThreads, which passes it on,
+	// every projection and the head. The results do not depend on it.
+	Threads  int
+	cos, sin []float32
 }
 
 // InferBlock is one block of an Inference.
@@ -32,7 +38,8 @@ type InferBlock struct {
 
 // NewInference returns an empty inference model for cfg at activation bits
 // cfg.ActBitsStart; the caller fills Embed, Blocks, Norm and Head (the 7B dry
-// run builds packed projections directly this way).
+// run builds packed projections and fp16 or int8 tables directly this way,
+// never allocating a dense fp32 weight matrix).
 func NewInference(cfg Config) (*Inference, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -58,7 +65,7 @@ func (m *Model) Inference(packed bool) *Inference {
 		panic(err) // m's config was validated by New
 	}
 	inf.ActBits = m.actBits
-	inf.Embed = append([]float32(nil), m.wte...)
+	inf.Embed = NewDenseEmbedding(cfg.VocabSize, cfg.NEmbd, append([]float32(nil), m.wte...))
 	inf.Norm = append([]float32(nil), m.lnf...)
 	headT := make([]float32, len(m.head))
 	transpose(headT, cfg.VocabSize, m.head, cfg.NEmbd, cfg.VocabSize, cfg.NEmbd)
@@ -113,11 +120,32 @@ func (inf *Inference) SetActBits(a int) {
 	inf.ActBits = a
 }
 
+// SetThreads sets Threads and passes it on to every projection, the
+// embedding and the head that take a thread bound (SetThreads(int)), so a
+// step can keep to the CPU slots it holds without changing the process-wide
+// GOMAXPROCS. The element-wise kernels of a forward (norms, SwiGLU, RoPE,
+// residual adds: O(n C) of the O(n C^2) work) keep the package default.
+func (inf *Inference) SetThreads(t int) {
+	inf.Threads = t
+	set := func(x any) {
+		if s, ok := x.(interface{ SetThreads(int) }); ok {
+			s.SetThreads(t)
+		}
+	}
+	set(inf.Embed)
+	set(inf.Head)
+	for _, b := range inf.Blocks {
+		for _, p := range []Proj{b.Q, b.K, b.V, b.O, b.Gate, b.Up, b.Down} {
+			set(p)
+		}
+	}
+}
+
 // Bytes returns the memory of the inference weights counted from the
-// tensors: the fp32 embedding table, norm gains, every projection's Bytes,
-// and the head unless it is tied to the embedding.
+// tensors: the embedding table, norm gains, every projection's Bytes, and
+// the head unless it is tied to the embedding.
 func (inf *Inference) Bytes() int64 {
-	n := 4 * int64(len(inf.Embed)+len(inf.Norm))
+	n := inf.Embed.Bytes() + 4*int64(len(inf.Norm))
 	for _, b := range inf.Blocks {
 		n += 4 * int64(len(b.AttnNorm)+len(b.MLPNorm))
 		for _, p := range []Proj{b.Q, b.K, b.V, b.O, b.Gate, b.Up, b.Down} {
@@ -159,6 +187,32 @@ func (inf *Inference) NewSession(maxT int) *Session {
 	return s
 }
 
+// CacheBytes returns the memory of the KV cache, counted from its buffers:
+// keys and values of every layer for maxT tokens, float32.
+func (s *Session) CacheBytes() int64 {
+	var n int64
+	for l := range s.kT {
+		n += 4 * int64(len(s.kT[l])+len(s.vc[l]))
+	}
+	return n
+}
+
+// ActivationBytes returns the memory of the activation buffers, counted
+// from them: sized by the largest forward so far (x, ln, o (n,C); q, k, v,
+// attention output (n,inner); gate, up, SwiGLU (n,mlp_hidden); logits (n,V);
+// attention scores (n_head,n,maxT)).
+func (s *Session) ActivationBytes() int64 {
+	var n int
+	for _, b := range [][]float32{s.x, s.ln, s.q, s.k, s.v, s.atty, s.o, s.g, s.u, s.h, s.logits, s.scores} {
+		n += len(b)
+	}
+	return 4 * int64(n)
+}
+
+// RoPEBytes returns the memory of the rotary tables (cos and sin,
+// (block_size, head_dim/2) each), 0 without RoPE.
+func (inf *Inference) RoPEBytes() int64 { return 4 * int64(len(inf.cos)+len(inf.sin)) }
+
 // Pos returns the number of tokens in the cache.
 func (s *Session) Pos() int { return s.pos }
 
@@ -183,6 +237,14 @@ func (s *Session) grow(n int) {
 // arithmetic is the training forward's, row for row, so the logits match a
 // full Forward of the whole sequence.
 func (s *Session) Forward(ids []int32) ([]float32, error) {
+	return s.ForwardFunc(ids, nil)
+}
+
+// ForwardFunc is Forward calling afterLayer (if not nil) after each block:
+// a long forward (a 7B model) can report progress and stop between layers.
+// An error from afterLayer stops the pass and is returned; the session must
+// then be Reset before it is used again.
+func (s *Session) ForwardFunc(ids []int32, afterLayer func(layer int) error) ([]float32, error) {
 	inf, cfg := s.inf, s.inf.Cfg
 	n := len(ids)
 	if n == 0 {
@@ -203,7 +265,7 @@ func (s *Session) Forward(ids []int32) ([]float32, error) {
 	x, ln, q, k, v, atty, o := s.x[:n*C], s.ln[:n*C], s.q[:n*I], s.k[:n*I], s.v[:n*I], s.atty[:n*I], s.o[:n*C]
 	g, u, h, logits := s.g[:n*H], s.u[:n*H], s.h[:n*H], s.logits[:n*V]
 	rms := make([]float32, n)
-	encoderForward(x, inf.Embed, ids, n, C)
+	inf.Embed.Lookup(x, ids)
 	if inf.Clip4Embed {
 		clip4Forward(x, x, a)
 	}
@@ -227,7 +289,7 @@ func (s *Session) Forward(ids []int32) ([]float32, error) {
 			}
 		}
 		scale := float32(1 / math.Sqrt(float64(HD)))
-		parallelFor(NH, 1, func(lo, hi int) {
+		parallelForN(inf.Threads, NH, 1, func(lo, hi int) {
 			for hd := lo; hd < hi; hd++ {
 				sc := s.scores[hd*n*s.maxT : hd*n*s.maxT+n*L]
 				matmul(sc, L, q[hd*HD:], I, false, kT[hd*HD*s.maxT:], s.maxT, n, L, HD, false)
@@ -253,6 +315,11 @@ func (s *Session) Forward(ids []int32) ([]float32, error) {
 			clip4Forward(o, o, a)
 		}
 		residualForward(x, x, o)
+		if afterLayer != nil {
+			if err := afterLayer(l); err != nil {
+				return nil, err
+			}
+		}
 	}
 	rmsnormForward(ln, rms, x, inf.Norm, n, C)
 	inf.Head.Forward(logits, ln, n, a)

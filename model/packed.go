@@ -89,11 +89,9 @@ type TernaryProj struct {
 	Packed  []byte    // (Out, RowBytes)
 	Scales  []float32 // (Out)
 	IntActs bool
-
-	xi  []int8    // (n, 4*RowBytes) integer activations, zero padded
-	tab []int32   // (n, RowBytes, 256) group sums of the integer activations
-	xf  []float32 // (n, 4*RowBytes) float activations, zero padded
-	s   []float32 // (n) activation scales
+	// Threads bounds the goroutines of Forward (0: GOMAXPROCS). The
+	// results do not depend on it.
+	Threads int
 }
 
 // NewTernaryProj returns an all-zero packed projection with unit scales,
@@ -161,99 +159,17 @@ func (p *TernaryProj) Dims() (int, int) { return p.In, p.Out }
 func (p *TernaryProj) Bytes() int64 { return int64(len(p.Packed)) + 4*int64(len(p.Scales)) }
 
 // Forward performs out (n,Out) = x (n,In) * W_hat^T as described on
-// TernaryProj. Work is split by output rows o.
+// TernaryProj. Work is split by output rows o; the integer path is exact, so
+// its results do not depend on how the work is split.
 func (p *TernaryProj) Forward(out, inp []float32, n, actBits int) {
-	rb := p.RowBytes()
-	w := 4 * rb
+	sc := ternaryScratchPool.Get().(*ternaryScratch)
+	defer ternaryScratchPool.Put(sc)
 	if p.IntActs {
-		if cap(p.xi) < n*w {
-			p.xi = make([]int8, n*w)
-			p.s = make([]float32, n)
-		}
-		xi, s := p.xi[:n*w], p.s[:n]
-		lo, hi := -float32(int(1)<<(actBits-1)), float32(int(1)<<(actBits-1)-1)
-		for r := range n {
-			x := inp[r*p.In : (r+1)*p.In]
-			s[r] = absmaxScale(x, actBits)
-			row := xi[r*w : (r+1)*w]
-			for i, v := range x {
-				row[i] = int8(min(max(roundEven(v*s[r]), lo), hi))
-			}
-			clear(row[p.In:])
-		}
-		// Per row, a table of the 256 possible sums of each group of four
-		// activations turns every packed byte into one lookup and one
-		// integer add: sum_i Q_oi x_i = sum_j table[j][packed byte j].
-		groups := rb
-		if cap(p.tab) < n*groups*256 {
-			p.tab = make([]int32, n*groups*256)
-		}
-		tab := p.tab[:n*groups*256]
-		parallelFor(n*groups, 64, func(lo, hi int) {
-			for g := lo; g < hi; g++ {
-				buildGroupTable(tab[g*256:(g+1)*256], xi[(g/groups)*w+4*(g%groups):][:4])
-			}
-		})
-		parallelFor(p.Out, grainFor(p.Out, n*p.In/2), func(olo, ohi int) {
-			for o := olo; o < ohi; o++ {
-				codes := p.Packed[o*rb : (o+1)*rb]
-				for r := range n {
-					acc := dotTernaryTable(codes, tab[r*groups*256:(r+1)*groups*256])
-					out[r*p.Out+o] = float32(acc) / s[r] * p.Scales[o]
-				}
-			}
-		})
+		p.forwardInt(sc, out, inp, n, actBits)
 		return
 	}
-	if cap(p.xf) < n*w {
-		p.xf = make([]float32, n*w)
-	}
-	xf := p.xf[:n*w]
-	for r := range n {
-		copy(xf[r*w:], inp[r*p.In:(r+1)*p.In])
-		clear(xf[r*w+p.In : (r+1)*w])
-	}
-	parallelFor(p.Out, grainFor(p.Out, n*p.In), func(olo, ohi int) {
-		for o := olo; o < ohi; o++ {
-			codes := p.Packed[o*rb : (o+1)*rb]
-			for r := range n {
-				out[r*p.Out+o] = dotTernaryFloat(codes, xf[r*w:(r+1)*w]) * p.Scales[o]
-			}
-		}
-	})
+	p.forwardFloat(sc, out, inp, n)
 }
 
-// buildGroupTable performs t[b] = sum_k Q(b,k) x_k for every byte b, Q(b,k)
-// the k-th 2-bit code of b, from two 16-entry half tables (integer adds).
-func buildGroupTable(t []int32, x []int8) {
-	var lo, hi [16]int32
-	for c := range 16 {
-		l, h := &ternaryLUT[c], &ternaryLUT[c]
-		lo[c] = l[0]*int32(x[0]) + l[1]*int32(x[1])
-		hi[c] = h[0]*int32(x[2]) + h[1]*int32(x[3])
-	}
-	for b := range 256 {
-		t[b] = lo[b&15] + hi[b>>4]
-	}
-}
-
-// dotTernaryTable returns sum_i Q_i x_i in int32 for packed codes, given the
-// group tables of x (256 entries per code byte).
-func dotTernaryTable(codes []byte, tab []int32) int32 {
-	var acc int32
-	for j, b := range codes {
-		acc += tab[j*256+int(b)]
-	}
-	return acc
-}
-
-// dotTernaryFloat returns sum_i Q_i x_i for packed codes and float x.
-func dotTernaryFloat(codes []byte, x []float32) float32 {
-	var acc float32
-	for j, b := range codes {
-		c := &ternaryLUT[b]
-		xs := x[4*j : 4*j+4 : 4*j+4]
-		acc += float32(c[0])*xs[0] + float32(c[1])*xs[1] + float32(c[2])*xs[2] + float32(c[3])*xs[3]
-	}
-	return acc
-}
+// SetThreads sets Threads.
+func (p *TernaryProj) SetThreads(t int) { p.Threads = t }

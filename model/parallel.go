@@ -12,6 +12,15 @@ import (
 // its own chunk therefore gives bit-identical results at any thread count.
 // Chunks are handed to at most GOMAXPROCS goroutines from a shared counter.
 func parallelFor(n, grain int, fn func(lo, hi int)) {
+	parallelForN(0, n, grain, fn)
+}
+
+// parallelForN is parallelFor on at most threads goroutines (0 or less means
+// GOMAXPROCS; more than GOMAXPROCS is capped to it). The chunks, and so the
+// results, are the same for every threads: it only bounds how many run at
+// once, which lets a step keep to the CPU slots it holds without changing
+// the process-wide GOMAXPROCS that concurrent steps share.
+func parallelForN(threads, n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
@@ -19,7 +28,11 @@ func parallelFor(n, grain int, fn func(lo, hi int)) {
 		grain = 1
 	}
 	chunks := (n + grain - 1) / grain
-	workers := min(runtime.GOMAXPROCS(0), chunks)
+	workers := runtime.GOMAXPROCS(0)
+	if threads > 0 {
+		workers = min(workers, threads)
+	}
+	workers = min(workers, chunks)
 	if workers <= 1 {
 		for lo := 0; lo < n; lo += grain {
 			fn(lo, min(lo+grain, n))

@@ -3,6 +3,7 @@ package builtin
 
 import (
 	"github.com/bitflow-dev/bitflow/steps"
+	"github.com/bitflow-dev/bitflow/steps/dryrun"
 	"github.com/bitflow-dev/bitflow/steps/exec"
 )
 
@@ -10,5 +11,6 @@ import (
 func Registry() *steps.Registry {
 	return steps.NewRegistry(
 		exec.Kind{},
+		dryrun.Kind{},
 	)
 }

@@ -176,8 +176,20 @@ func TestHelpVersionKinds(t *testing.T) {
 			Type string `json:"type"`
 		} `json:"params"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &kinds); err != nil || len(kinds) == 0 || kinds[0].Kind != "exec" {
-		t.Errorf("kinds --json: %v %s", err, r.stdout)
+	if err := json.Unmarshal([]byte(r.stdout), &kinds); err != nil {
+		t.Fatalf("kinds --json: %v %s", err, r.stdout)
+	}
+	var names []string
+	for _, k := range kinds {
+		names = append(names, k.Kind)
+		for _, p := range k.Params {
+			if p.Type == "" {
+				t.Errorf("kind %s param %s has no type", k.Kind, p.Name)
+			}
+		}
+	}
+	if got := strings.Join(names, " "); got != "baseline corpus dryrun exec tokenizer traces train" {
+		t.Errorf("kinds: %s", got)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"math/rand/v2"
 	"strings"
 
@@ -20,13 +21,6 @@ type Tokenizer interface {
 	TokenBytes(id int32) []byte
 	EOSID() int32
 	VocabSize() int
-}
-
-// Template returns the chat prompt the teacher was trained on, the seed's:
-// the user turn, then the assistant's, whose answer the model continues.
-// It must match model/tokenizer's Template.
-func Template(prompt string) string {
-	return "<|user|>\n" + prompt + "\n\n<|assistant|>\n"
 }
 
 // samplingStream is the PCG stream of the local provider's sampler, fixed
@@ -84,7 +78,7 @@ func (l *Local) Describe() (string, string) { return ProviderLocal, l.name }
 // by all generations).
 func (l *Local) MemoryBytes() int64 { return l.bytes }
 
-// Complete implements Provider: Template(prompt) encoded with special
+// Complete implements Provider: tokenizer.Template(prompt) encoded with special
 // tokens, then up to MaxTokens tokens until EOS, greedy at temperature 0,
 // else sampled at Temperature with nucleus TopP from a generator seeded
 // with Seed. A completion that reaches the model's block_size ends with
@@ -97,7 +91,7 @@ func (l *Local) Complete(ctx context.Context, req Request) (*Completion, error) 
 	if err := req.validate(); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
-	ids := l.tok.Encode(Template(req.Prompt))
+	ids := l.tok.Encode(tokenizer.Template(req.Prompt))
 	if len(ids) > l.cfg.BlockSize {
 		return nil, fmt.Errorf("local: %w: the templated prompt has %d tokens, block_size is %d", ErrPromptTooLong, len(ids), l.cfg.BlockSize)
 	}

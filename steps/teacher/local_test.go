@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 // TestTemplate pins the seed's prompt template byte for byte.
 func TestTemplate(t *testing.T) {
-	if got, want := Template("Record 1: a"), "<|user|>\nRecord 1: a\n\n<|assistant|>\n"; got != want {
+	if got, want := tokenizer.Template("Record 1: a"), "<|user|>\nRecord 1: a\n\n<|assistant|>\n"; got != want {
 		t.Errorf("Template = %q, want %q", got, want)
 	}
 }
@@ -34,7 +35,7 @@ func TestLocalMatchesGenerate(t *testing.T) {
 	}
 	inf := m.Inference(false)
 	for _, req := range testRequests() {
-		ids := tok.Encode(Template(req.Prompt))
+		ids := tok.Encode(tokenizer.Template(req.Prompt))
 		if ids[0] != 258 || ids[len(ids)-2] != 259 {
 			t.Fatalf("template not encoded with specials: %v", ids)
 		}

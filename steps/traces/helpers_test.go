@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -119,7 +120,7 @@ func (f *fakeTeacher) Complete(ctx context.Context, req teacher.Request) (*teach
 			top = append(top, teacher.Alternative{Text: pieces[i], Logprob: math.Log(w[i] / sum)})
 		}
 		pick := order[rng.IntN(len(order))]
-		if pieces[pick] == EOSText {
+		if pieces[pick] == tokenizer.EOS {
 			break // a teacher that samples EOS stops; EOS is no generated token
 		}
 		c.Tokens = append(c.Tokens, teacher.Token{Text: pieces[pick], Logprob: math.Log(w[pick] / sum), Top: top})

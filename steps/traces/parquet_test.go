@@ -3,6 +3,7 @@ package traces
 import (
 	"bytes"
 	"context"
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"math"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func sampleGroups() [][]Row {
 				OtherLogprob: OtherFloor, TemplateHash: tpl, TokenizerHash: tokh, TeacherSampleLogprob: -1e-300, StudentIDs: []int64{}, PromptText: "Record 2"},
 		},
 		{
-			{PromptIdx: 2, StepIdx: 0, TeacherSampleID: 0, TeacherSampleText: EOSText, TopKIDs: []int64{0}, TopKLogprobs: []float64{0},
+			{PromptIdx: 2, StepIdx: 0, TeacherSampleID: 0, TeacherSampleText: tokenizer.EOS, TopKIDs: []int64{0}, TopKLogprobs: []float64{0},
 				OtherLogprob: math.Inf(-1), TemplateHash: tpl, TokenizerHash: tokh, TeacherSampleLogprob: 0, StudentIDs: []int64{0}, PromptText: "Record 3"},
 		},
 	}

@@ -4,9 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"math"
 	"os"
-	"strings"
 
 	"github.com/bitflow-dev/bitflow/model"
 	"github.com/bitflow-dev/bitflow/steps/teacher"
@@ -22,23 +22,10 @@ type Tokenizer interface {
 	PadID() int32
 }
 
-// PromptTemplate is the seed's chat template; {prompt} stands for the
-// prompt. It must match model/tokenizer's Template.
-const PromptTemplate = "<|user|>\n{prompt}\n\n<|assistant|>\n"
-
-// EOSText is the end-of-sequence special token of both tokenizers.
-const EOSText = "<|endoftext|>"
-
-// Template returns the templated prompt the student sees before the
-// teacher's completion.
-func Template(prompt string) string {
-	return strings.Replace(PromptTemplate, "{prompt}", prompt, 1)
-}
-
 // TemplateHash is the template_hash column: the SHA-256 (hex) of
 // PromptTemplate, placeholder included. Training refuses traces whose hash
 // differs, since their prompts would be laid out differently.
-func TemplateHash() string { return hashHex([]byte(PromptTemplate)) }
+func TemplateHash() string { return hashHex([]byte(tokenizer.PromptTemplate)) }
 
 // TokenizerHash is the tokenizer_hash column: the SHA-256 (hex) of the
 // student tokenizer file's bytes (the same hex as the file's store digest),
@@ -107,7 +94,7 @@ type promptStats struct {
 // stopped by itself (FinishReason "stop"). Providers do not report the
 // end-of-sequence token as a generated token, yet a student that never sees
 // EOS as a target never learns to stop; the end row is that token: text
-// EOSText, student ids [EOS], a one-hot distribution (top-K [EOS] with
+// tokenizer.EOS, student ids [EOS], a one-hot distribution (top-K [EOS] with
 // logprob 0, other -Inf) and a sampled logprob of 0.
 func rowsFor(pos int, prompt string, c *teacher.Completion, tok Tokenizer, k int, tplHash, tokHash string) ([]Row, promptStats, error) {
 	st := promptStats{FinishReason: c.FinishReason}
@@ -143,7 +130,7 @@ func rowsFor(pos int, prompt string, c *teacher.Completion, tok Tokenizer, k int
 	if c.FinishReason == "stop" {
 		eos := int64(tok.EOSID())
 		rows = append(rows, Row{
-			PromptIdx: int64(pos), StepIdx: int64(len(c.Tokens)), TeacherSampleID: eos, TeacherSampleText: EOSText,
+			PromptIdx: int64(pos), StepIdx: int64(len(c.Tokens)), TeacherSampleID: eos, TeacherSampleText: tokenizer.EOS,
 			TopKIDs: []int64{eos}, TopKLogprobs: []float64{0}, OtherLogprob: math.Inf(-1),
 			TemplateHash: tplHash, TokenizerHash: tokHash, StudentIDs: []int64{eos}, PromptText: prompt,
 		})

@@ -1,6 +1,7 @@
 package traces
 
 import (
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ func TestHashes(t *testing.T) {
 	if got := TemplateHash(); got != hashHex([]byte("<|user|>\n{prompt}\n\n<|assistant|>\n")) || len(got) != 64 {
 		t.Errorf("template hash %s", got)
 	}
-	if got := Template("hi"); got != "<|user|>\nhi\n\n<|assistant|>\n" {
+	if got := tokenizer.Template("hi"); got != "<|user|>\nhi\n\n<|assistant|>\n" {
 		t.Errorf("template %q", got)
 	}
 	path := filepath.Join(t.TempDir(), "tokenizer.json")
@@ -54,7 +55,7 @@ func TestRowsFor(t *testing.T) {
 		t.Errorf("row 1 %+v", r1)
 	}
 	end := rows[2]
-	if end.StepIdx != 2 || end.TeacherSampleText != EOSText || end.TeacherSampleID != 0 || len(end.StudentIDs) != 1 ||
+	if end.StepIdx != 2 || end.TeacherSampleText != tokenizer.EOS || end.TeacherSampleID != 0 || len(end.StudentIDs) != 1 ||
 		end.TopKIDs[0] != 0 || end.TopKLogprobs[0] != 0 || !math.IsInf(end.OtherLogprob, -1) {
 		t.Errorf("end row %+v", end)
 	}
@@ -69,14 +70,5 @@ func TestRowsFor(t *testing.T) {
 	c.Tokens[1].Logprob = math.NaN()
 	if _, _, err := rowsFor(0, "p", c, byteTok{}, 20, "", ""); err == nil {
 		t.Error("NaN logprob accepted")
-	}
-}
-
-func TestTemplateMatchesTheTeachers(t *testing.T) {
-	// The student reads the prompt laid out as the teacher answered it.
-	for _, p := range []string{"", "hi", "Record user 4: {x}"} {
-		if Template(p) != teacher.Template(p) {
-			t.Errorf("Template(%q) = %q, teacher's %q", p, Template(p), teacher.Template(p))
-		}
 	}
 }

@@ -3,6 +3,7 @@ package traces
 import (
 	"cmp"
 	"fmt"
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"math"
 	"slices"
 )
@@ -38,7 +39,7 @@ type Sequence struct {
 // Sequences builds the student's training sequences from traces rows (spec
 // "Training sequences"), one per prompt, in the order prompts first appear:
 //   - the input is the student encoding (specials recognized) of
-//     Template(prompt) followed by the concatenated student_ids of the
+//     tokenizer.Template(prompt) followed by the concatenated student_ids of the
 //     prompt's rows in step order (the end row of a completion the teacher
 //     stopped contributes EOS);
 //   - the position before the first student token of a teacher token is
@@ -105,7 +106,7 @@ func sequence(rows []Row, tok Tokenizer, blockSize int) (Sequence, error) {
 		}
 		s.Inputs = append(s.Inputs, id)
 	}
-	for _, id := range tok.Encode(Template(rows[0].PromptText)) {
+	for _, id := range tok.Encode(tokenizer.Template(rows[0].PromptText)) {
 		add(id, false, false, Dist{})
 	}
 	for want, r := range rows {

@@ -1,6 +1,7 @@
 package traces
 
 import (
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"math"
 	"reflect"
 	"strings"
@@ -25,7 +26,7 @@ func row(prompt int64, step int64, text string, ids []int64, lps []float64, othe
 // endRow is the row of a completion the teacher stopped.
 func endRow(prompt, step int64) Row {
 	r := row(prompt, step, "", []int64{0}, []float64{0}, math.Inf(-1))
-	r.TeacherSampleText, r.StudentIDs = EOSText, []int64{0}
+	r.TeacherSampleText, r.StudentIDs = tokenizer.EOS, []int64{0}
 	return r
 }
 

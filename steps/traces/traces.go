@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"io"
 	"os"
 	"path/filepath"
@@ -152,8 +153,8 @@ func (k Kind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out step
 	if err != nil {
 		return fmt.Errorf("student tokenizer: %w", err)
 	}
-	if got := tok.Encode(EOSText); !slices.Equal(got, []int32{tok.EOSID()}) {
-		return fmt.Errorf("student tokenizer: %s encodes to %v, not its EOS id %d", EOSText, got, tok.EOSID())
+	if got := tok.Encode(tokenizer.EOS); !slices.Equal(got, []int32{tok.EOSID()}) {
+		return fmt.Errorf("student tokenizer: %s encodes to %v, not its EOS id %d", tokenizer.EOS, got, tok.EOSID())
 	}
 	tokHash, err := TokenizerHash(tokPath)
 	if err != nil {

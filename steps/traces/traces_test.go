@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bitflow-dev/bitflow/model/tokenizer"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -161,7 +162,7 @@ func TestRunRows(t *testing.T) {
 	}
 	eosAlternatives := 0
 	for _, r := range rows {
-		if r.TeacherSampleText != EOSText && slices.Contains(r.TopKIDs, 0) {
+		if r.TeacherSampleText != tokenizer.EOS && slices.Contains(r.TopKIDs, 0) {
 			eosAlternatives++
 		}
 	}

@@ -188,7 +188,7 @@ func TestHelpVersionKinds(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(names, " "); got != "baseline corpus dryrun exec tokenizer traces train" {
+	if got := strings.Join(names, " "); got != "baseline corpus dryrun eval exec tokenizer traces train" {
 		t.Errorf("kinds: %s", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/bitflow-dev/bitflow/steps/baseline"
 	"github.com/bitflow-dev/bitflow/steps/corpus"
 	"github.com/bitflow-dev/bitflow/steps/dryrun"
+	"github.com/bitflow-dev/bitflow/steps/eval"
 	"github.com/bitflow-dev/bitflow/steps/exec"
 	"github.com/bitflow-dev/bitflow/steps/teacher"
 	tokkind "github.com/bitflow-dev/bitflow/steps/tokenizer"
@@ -30,6 +31,7 @@ func Registry() *steps.Registry {
 		traces.Kind{Open: open, LoadTokenizer: func(path string) (traces.Tokenizer, error) {
 			return tokenizer.ReadFile(path)
 		}},
+		eval.Kind{},
 		dryrun.Kind{},
 	)
 }

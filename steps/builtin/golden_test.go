@@ -21,7 +21,7 @@ const goldenFile = "testdata/golden.json"
 
 // fixtureOf names the fixture (testdata/fixtures/NAME.yaml) that exercises a
 // kind; kinds that need a trained model share the tiny pipeline.
-var fixtureOf = map[string]string{"train": "pipeline", "baseline": "pipeline", "traces": "pipeline"}
+var fixtureOf = map[string]string{"train": "pipeline", "baseline": "pipeline", "traces": "pipeline", "eval": "pipeline"}
 
 // goldenEntry is one output of one step of the kind under test: the
 // ActionID it was computed under and the digest it must have.
@@ -46,6 +46,7 @@ func TestKindVersionsAreGolden(t *testing.T) {
 		}
 	}
 	reg := builtin.Registry()
+	storeDir := t.TempDir() // the outer test's: fixtures' stores outlive the subtests that share them
 	runs := map[string]*store.RunRecord{}
 	stores := map[string]*store.Store{}
 	changed := false
@@ -59,7 +60,7 @@ func TestKindVersionsAreGolden(t *testing.T) {
 			}
 			rec, st := runs[fx], stores[fx]
 			if rec == nil {
-				rec, st = runFixture(t, reg, fx)
+				rec, st = runFixture(t, reg, fx, filepath.Join(storeDir, fx))
 				runs[fx], stores[fx] = rec, st
 			}
 			got := map[string]goldenEntry{}
@@ -101,7 +102,7 @@ func TestKindVersionsAreGolden(t *testing.T) {
 	}
 }
 
-func runFixture(t *testing.T, reg *steps.Registry, name string) (*store.RunRecord, *store.Store) {
+func runFixture(t *testing.T, reg *steps.Registry, name, dir string) (*store.RunRecord, *store.Store) {
 	t.Helper()
 	fixture := filepath.Join("testdata", "fixtures", name+".yaml")
 	w, err := workflows.LoadFile(fixture, runner.LoaderKinds(reg))
@@ -112,7 +113,7 @@ func runFixture(t *testing.T, reg *steps.Registry, name string) (*store.RunRecor
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(t.TempDir())
+	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,14 +9,10 @@ import (
 	"github.com/bitflow-dev/bitflow/steps/records"
 )
 
-// dataset is what training draws batches from.
-type dataset interface {
-	Len() int
-	// Batch assembles the sequences at idx into one padded batch.
-	Batch(idx []int) *model.Batch
-	// Tokens is the number of trained target positions in the dataset.
-	Tokens() int64
-}
+// dataset is what training draws batches from: Batch assembles the
+// sequences at idx into one padded batch; Tokens counts the dataset's
+// trained target positions.
+type dataset = Dataset
 
 // seq is one corpus training sequence: inputs and next-token targets, with
 // the positions whose target is part of the answer marked for the loss.

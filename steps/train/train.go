@@ -119,10 +119,14 @@ func (k Kind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out step
 	h := Health{Step: r.t.Step, SeenTokens: r.t.SeenTokens, FlipDone: r.t.FlipDone, ActivationBits: r.t.Model.ActBits(),
 		LastLoss: r.lastLoss, TrainSequences: data.Len(), TrainTokens: data.Tokens()}
 	if val != nil {
-		vl, err := meanLoss(r.t.Model, val, r.batchSize, tc.LossConfig)
+		res, err := MeanLoss(r.t.Model, val, r.batchSize, tc.LossConfig)
 		if err != nil {
 			return fmt.Errorf("val: %w", err)
 		}
+		if res.ValidTokens == 0 {
+			return errors.New("val: no trained positions")
+		}
+		vl := res.Loss
 		h.ValLoss = &vl
 		env.Metric(map[string]float64{"val_loss": vl})
 	}
@@ -134,25 +138,6 @@ func (k Kind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out step
 	}
 	hb, _ := json.MarshalIndent(h, "", "  ")
 	return os.WriteFile(out.Path("health"), append(hb, '\n'), 0o644)
-}
-
-// meanLoss is the loss (without the bit penalty) over a whole dataset,
-// weighted by trained positions.
-func meanLoss(m *model.Model, d dataset, batchSize int, lc model.LossConfig) (float64, error) {
-	var sum float64
-	var n int
-	for _, b := range batches(d, batchSize) {
-		res, err := model.Evaluate(m, b, lc)
-		if err != nil {
-			return 0, err
-		}
-		sum += res.Loss * float64(res.ValidTokens)
-		n += res.ValidTokens
-	}
-	if n == 0 {
-		return 0, errors.New("no trained positions")
-	}
-	return sum / float64(n), nil
 }
 
 // metricsJSONL writes the logged metrics, one object per line, without the

@@ -8,18 +8,33 @@ BIN     := bin/bitflow
 PKG     := github.com/bitflow-dev/bitflow
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(PKG)/internal/version.Version=$(VERSION)
-WORKFLOW ?= workflows/hello.yaml
+WORKFLOW ?= workflows/bitnet_kd.yaml
+BITFLOW  := ./$(BIN)
 
-.PHONY: all build run test test-race bench lint fuzz clean
+.PHONY: all build run test bench lint fuzz clean teacher collect train eval dryrun
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
-## run: build and run the default workflow; run it again and nothing executes
+## run: build and run the default pipeline (workflows/bitnet_kd.yaml); run it
+## again and nothing executes. WORKFLOW=... runs another one.
 run: build
-	./$(BIN) run $(WORKFLOW)
+	$(BITFLOW) run $(WORKFLOW)
+
+## The seed project's targets, as thin wrappers over `bitflow run` with a
+## target step (each runs that step and what it needs, from the cache if done):
+teacher: build  ## the teacher and its baseline (teacher_baseline.json)
+	$(BITFLOW) run $(WORKFLOW) baseline
+collect: build  ## KD traces of the teacher (Parquet)
+	$(BITFLOW) run $(WORKFLOW) traces
+train: build    ## the ternary student
+	$(BITFLOW) run $(WORKFLOW) student
+eval: build     ## the student's evaluation and QEI (mini_evaluation_report.json)
+	$(BITFLOW) run $(WORKFLOW) eval
+dryrun: build   ## the 7B memory dry run
+	$(BITFLOW) run $(WORKFLOW) dryrun
 
 ## test: everything CI runs (unit, golden, end-to-end, determinism tests)
 test: lint
@@ -41,5 +56,8 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./workflows/ -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
 
+## clean: remove the binary and empty the default store (every result is
+## recomputed on the next run; `bitflow gc --keep N` is the gentle way)
 clean:
 	rm -rf bin
+	find artifacts -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

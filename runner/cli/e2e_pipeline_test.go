@@ -1,0 +1,93 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestQuickstartPipeline runs the shipped quickstart workflow (the whole
+// distillation pipeline at toy sizes) twice through the real binary: the
+// second run executes nothing, and the reports hold every field they should.
+func TestQuickstartPipeline(t *testing.T) {
+	dir := t.TempDir()
+	first := run(t, dir, 0, "quickstart")
+	want := "corpus:ran tok_teacher:ran tok_student:ran teacher:ran baseline:ran traces:ran traces_val:ran student:ran eval:ran dryrun:ran"
+	if got := first.statuses(); got != want {
+		t.Fatalf("first run: %s", got)
+	}
+	second := run(t, dir, 0, "quickstart")
+	if got := second.statuses(); got != strings.ReplaceAll(want, ":ran", ":cached") {
+		t.Fatalf("second run: %s", got)
+	}
+	sameDigests(t, second.digests(), first.digests())
+
+	read := func(ref string) map[string]any {
+		t.Helper()
+		d := first.digests()[ref]
+		hex := strings.TrimPrefix(d, "sha256:")
+		b, err := os.ReadFile(filepath.Join(dir, "store", "objects", "sha256", hex[:2], hex))
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		return m
+	}
+	num := func(m map[string]any, path string) float64 {
+		t.Helper()
+		var v any = m
+		for _, k := range strings.Split(path, ".") {
+			obj, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("%s: not an object at %s", path, k)
+			}
+			v = obj[k]
+		}
+		f, ok := v.(float64)
+		if !ok {
+			t.Fatalf("%s = %v, not a number", path, v)
+		}
+		return f
+	}
+
+	ev := read("eval.report")
+	for _, p := range []string{"qei_metrics.student_tps", "qei_metrics.teacher_tps", "qei_metrics.student_memory_gb",
+		"qei_metrics.teacher_memory_gb", "speed.packed.all_threads.decode_tps", "speed.fake_quant.one_thread.prefill_tps",
+		"memory.dense_fp32_bytes", "memory.packed_bytes", "quality.held_out_ce", "quality.kl_to_teacher"} {
+		if !(num(ev, p) > 0) {
+			t.Errorf("eval report %s = %v, want > 0", p, num(ev, p))
+		}
+	}
+	for _, p := range []string{"quality.field_accuracy", "quality.json_validity", "qei_metrics.student_quality", "qei_metrics.teacher_quality"} {
+		if v := num(ev, p); v < 0 || v > 1 {
+			t.Errorf("eval report %s = %v, want a fraction", p, v)
+		}
+	}
+	if num(ev, "memory.packed_bytes") >= num(ev, "memory.dense_fp32_bytes") {
+		t.Error("the packed student is not smaller than its fp32 weights")
+	}
+	if n := num(ev, "quality.n"); n != 8 || len(ev["results"].([]any)) != 8 {
+		t.Errorf("eval answered %v prompts", n)
+	}
+	if ev["model_meta"].(map[string]any)["step"].(float64) != 30 {
+		t.Errorf("model_meta %v", ev["model_meta"])
+	}
+
+	bl := read("baseline.report")
+	if bl["provider"] != "local" || !(num(bl, "metrics.avg_decode_tps") > 0) || !(num(bl, "memory_bytes") > 0) || num(bl, "metrics.total_prompts") != 8 {
+		t.Errorf("baseline report %v %v", bl["provider"], bl["metrics"])
+	}
+	dr := read("dryrun.report")
+	if dr["config_name"] != "tiny" || !(num(dr, "memory.peak_rss_bytes") > 0) || dr["flip_check"].(map[string]any)["finite"] != true {
+		t.Errorf("dryrun report %v %v", dr["config_name"], dr["flip_check"])
+	}
+	health := read("student.health")
+	if num(health, "step") != 30 || !(num(health, "seen_tokens") > 0) {
+		t.Errorf("student health %v", health)
+	}
+}

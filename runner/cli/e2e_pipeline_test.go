@@ -3,9 +3,12 @@ package cli_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestQuickstartPipeline runs the shipped quickstart workflow (the whole
@@ -90,4 +93,75 @@ func TestQuickstartPipeline(t *testing.T) {
 	if num(health, "step") != 30 || !(num(health, "seen_tokens") > 0) {
 		t.Errorf("student health %v", health)
 	}
+}
+
+// TestKill9DuringTrainingResumes kills bitflow with SIGKILL while the
+// student trains, after it has saved resumable progress, and checks that
+// the rerun resumes from it and ends with exactly the digests of an
+// uninterrupted run.
+func TestKill9DuringTrainingResumes(t *testing.T) {
+	sets := []string{"--set", "student_iters=200", "--set", "checkpoint_interval=20"}
+	ref := run(t, t.TempDir(), 0, append([]string{"quickstart"}, sets...)...)
+
+	dir := t.TempDir()
+	cmd := exec.Command(bitflowBin, append([]string{"run", "quickstart", "--store", "store"}, sets...)...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if studentProgress(dir) >= 60 { // beyond the teacher's 40 steps: the student's
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the student never saved progress")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	r := bitflow(t, dir, append([]string{"run", "--json", "--store", "store", "quickstart"}, sets...)...)
+	if r.code != 0 {
+		t.Fatalf("rerun: %s", r.stderr)
+	}
+	got := parseRun(t, r)
+	if got.step("student").Status != "ran" {
+		t.Fatalf("student %s", got.step("student").Status)
+	}
+	// Reports that hold timings differ from run to run; everything else
+	// must be identical.
+	g, w := got.digests(), ref.digests()
+	for _, measured := range []string{"baseline.report", "eval.report", "dryrun.report"} {
+		delete(g, measured)
+		delete(w, measured)
+	}
+	sameDigests(t, g, w)
+	if g["student.checkpoint"] == "" {
+		t.Fatal("no student checkpoint compared")
+	}
+	log := bitflow(t, dir, "show", "latest", "student", "--log", "--store", "store")
+	if !strings.Contains(log.stdout, "resumed at step") {
+		t.Errorf("the student did not resume:\n%s", log.stdout)
+	}
+}
+
+// studentProgress returns the highest step committed in any training's
+// resumable progress in dir's store.
+func studentProgress(dir string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, "store", "partial", "*", "progress.json"))
+	best := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var p struct{ Step int }
+		if json.Unmarshal(b, &p) == nil && p.Step > best {
+			best = p.Step
+		}
+	}
+	return best
 }

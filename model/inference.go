@@ -105,7 +105,7 @@ func (l *Linear) proj(packed bool) Proj {
 	gamma := meanAbs(l.W)
 	for o := range l.Out {
 		for i := range l.In {
-			p.Set(o, i, int(min(max(roundEven(l.W[o*l.In+i]/(gamma+1e-5)), -1), 1)))
+			p.Set(o, i, int(code1p58(l.W[o*l.In+i], gamma)))
 		}
 	}
 	fill(p.Scales, gamma)

@@ -106,17 +106,12 @@ func (l *Linear) prepare() {
 	switch l.Variant {
 	case VariantBitLinear:
 		// Delta = 0.7 mean|W|; Q = sign(W) [|W| > Delta]; W_hat = Q * s.
-		delta := 0.7 * meanAbs(W)
+		delta := bitlinearDelta(W)
 		parallelFor(Out, grainFor(Out, In), func(lo, hi int) {
 			for o := lo; o < hi; o++ {
 				s := l.S[o]
 				for i, w := range W[o*In : (o+1)*In] {
-					var q float32
-					if w > delta {
-						q = 1
-					} else if w < -delta {
-						q = -1
-					}
+					q := bitlinearCode(w, delta)
 					l.aux[o*In+i] = q
 					l.wHat[o*In+i] = q * s
 				}
@@ -126,7 +121,7 @@ func (l *Linear) prepare() {
 		// gamma = mean|W|; W_hat = gamma * clamp(round(W/(gamma+1e-5)), -1, 1).
 		gamma := meanAbs(W)
 		for i, w := range W {
-			l.wHat[i] = gamma * min(max(roundEven(w/(gamma+1e-5)), -1), 1)
+			l.wHat[i] = gamma * code1p58(w, gamma)
 		}
 	case VariantAdaptive:
 		b := l.Bits()

@@ -41,6 +41,8 @@ func (k *recKind) Params() steps.Schema {
 			{Name: "block", Type: steps.Bool, Default: false},
 			{Name: "random", Type: steps.Bool, Default: false},
 			{Name: "workers", Type: steps.Int, Default: int64(1), Meta: true},
+			// mode has no default, so it stays out of keys unless set.
+			{Name: "mode", Type: steps.String, Enum: []string{"fast", "exact"}},
 		},
 		Inputs:  []steps.Port{{Name: "a", Optional: true}, {Name: "b", Optional: true}},
 		Outputs: []steps.Port{{Name: "out"}},

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bitflow-dev/bitflow/runner/store"
+	"github.com/bitflow-dev/bitflow/workflows"
 )
 
 const chain = `
@@ -430,5 +433,140 @@ func TestMetaParamsStayOutOfTheKey(t *testing.T) {
 	}
 	if statuses(second) != "a:cached" || second.Steps[0].ActionID != first.Steps[0].ActionID {
 		t.Errorf("changing a Meta param recomputed the step: %s", statuses(second))
+	}
+}
+
+// Editing a file listed in `files:` reruns the steps that list it and their
+// descendants, and nothing else.
+func TestChangedFileRerunsItsStepAndDescendants(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "data", name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.txt", "one\n")
+	write("c.txt", "sea\n")
+	src := `
+steps:
+  a:
+    run: cat data/a.txt > ${{ outputs.out }}
+    outputs: [out]
+    files: [data/a.txt]
+  b:
+    uses: rec
+    with: {value: b}
+    inputs: {a: a.out}
+  c:
+    run: cat data/c.txt > ${{ outputs.out }}
+    outputs: [out]
+    files: [data]
+  d:
+    uses: rec
+    with: {value: d}
+    inputs: {a: c.out}
+`
+	runOnce := func() *store.RunRecord {
+		t.Helper()
+		w, err := workflows.Load(filepath.Join(dir, "flow.yaml"), []byte(src), LoaderKinds(e.reg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPlan(w, e.reg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := (&Runner{Store: e.store}).Execute(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	if got := statuses(runOnce()); got != "a:ran b:ran c:ran d:ran" {
+		t.Fatalf("first run: %s", got)
+	}
+	if got := statuses(runOnce()); got != "a:cached b:cached c:cached d:cached" {
+		t.Fatalf("second run: %s", got)
+	}
+	write("a.txt", "two\n")
+	rec := runOnce()
+	// c lists the whole data directory, so a.txt is in its key as well; c
+	// reproduces its output, so d stays cached.
+	if got := statuses(rec); got != "a:ran b:ran c:ran d:cached" {
+		t.Errorf("after editing data/a.txt: %s", got)
+	}
+	if r := stepOf(rec, "a").Reason; !strings.Contains(r, "data/a.txt") {
+		t.Errorf("a's reason %q does not name the file", r)
+	}
+	write("c.txt", "see\n")
+	if got := statuses(runOnce()); got != "a:cached b:cached c:ran d:ran" {
+		t.Errorf("after editing data/c.txt: %s", got)
+	}
+	if e.kind.runs("b") != 2 || e.kind.runs("d") != 2 {
+		t.Errorf("b executed %d times, d %d times; want 2 each", e.kind.runs("b"), e.kind.runs("d"))
+	}
+	// Restoring the original bytes brings back the first results.
+	write("a.txt", "one\n")
+	write("c.txt", "sea\n")
+	if got := statuses(runOnce()); got != "a:cached b:cached c:cached d:cached" {
+		t.Errorf("after restoring both files: %s", got)
+	}
+}
+
+// A step holds its `cpus:` slots while it runs: two steps of cpus: 2 never
+// overlap on 2 slots, and do on 4, whatever -j allows.
+func TestCPUSlotsLimitOverlap(t *testing.T) {
+	src := func(extra string) string {
+		return `
+steps:
+  x:
+    uses: rec
+    with: {value: x` + extra + `}
+    cpus: 2
+  y:
+    uses: rec
+    with: {value: y` + extra + `}
+    cpus: 2
+`
+	}
+	// On 2 slots the steps take turns. A short sleep gives an overlap the
+	// chance to show if slots were not honoured.
+	e := newEnv(t)
+	rec, err := e.run(src(", sleep_ms: 30"), Options{}, &Runner{Jobs: 2, CPUs: 2})
+	if err != nil || statuses(rec) != "x:ran y:ran" {
+		t.Fatalf("cpus 2: %v %s", err, statuses(rec))
+	}
+	if got := e.kind.maxConcurrent(); got != 1 {
+		t.Errorf("with 2 CPU slots, %d steps of cpus: 2 ran at once", got)
+	}
+	// A step asking for more slots than the run has gets all of them, and
+	// still runs alone.
+	e = newEnv(t)
+	rec, err = e.run(strings.ReplaceAll(src(", sleep_ms: 30"), "cpus: 2", "cpus: 8"), Options{}, &Runner{Jobs: 2, CPUs: 4})
+	if err != nil || statuses(rec) != "x:ran y:ran" || e.kind.maxConcurrent() != 1 {
+		t.Errorf("cpus 8 on 4 slots: %v %s, %d at once", err, statuses(rec), e.kind.maxConcurrent())
+	}
+	// On 4 slots both run at once: each waits until the other has started
+	// (a run that cannot overlap would time out and fail).
+	e = newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := &Runner{Store: e.store, Jobs: 2, CPUs: 4}
+	rec, err = r.Execute(ctx, e.plan(src(", meet: 2"), Options{}))
+	if err != nil || statuses(rec) != "x:ran y:ran" {
+		t.Fatalf("cpus 4: %v %s", err, statuses(rec))
+	}
+	if got := e.kind.maxConcurrent(); got != 2 {
+		t.Errorf("with 4 CPU slots, %d steps ran at once, want 2", got)
+	}
+	// Without --cpus the slots are -j: one step of cpus: 2 at a time.
+	e = newEnv(t)
+	if _, err := e.run(src(", sleep_ms: 30"), Options{}, &Runner{Jobs: 2}); err != nil || e.kind.maxConcurrent() != 1 {
+		t.Errorf("default slots: %v, %d at once", err, e.kind.maxConcurrent())
 	}
 }

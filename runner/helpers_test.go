@@ -25,6 +25,9 @@ type recKind struct {
 	// block, if set, makes Run wait for ctx (to test cancellation) after
 	// signalling started.
 	started chan string
+	// active counts the executions in progress and peak the most seen at
+	// once, to observe overlap without timing anything.
+	active, peak int
 }
 
 func newRecKind() *recKind { return &recKind{count: map[string]int{}} }
@@ -43,6 +46,9 @@ func (k *recKind) Params() steps.Schema {
 			{Name: "workers", Type: steps.Int, Default: int64(1), Meta: true},
 			// mode has no default, so it stays out of keys unless set.
 			{Name: "mode", Type: steps.String, Enum: []string{"fast", "exact"}},
+			// meet makes Run wait until this many executions are in
+			// progress at once (or ctx ends): proof that they overlap.
+			{Name: "meet", Type: steps.Int},
 		},
 		Inputs:  []steps.Port{{Name: "a", Optional: true}, {Name: "b", Optional: true}},
 		Outputs: []steps.Port{{Name: "out"}},
@@ -53,7 +59,29 @@ func (k *recKind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out 
 	v := env.Params.String("value")
 	k.mu.Lock()
 	k.count[v]++
+	k.active++
+	k.peak = max(k.peak, k.active)
 	k.mu.Unlock()
+	defer func() {
+		k.mu.Lock()
+		k.active--
+		k.mu.Unlock()
+	}()
+	if env.Params.Has("meet") {
+		for want := env.Params.Int("meet"); ; {
+			k.mu.Lock()
+			met := k.peak >= want
+			k.mu.Unlock()
+			if met {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
 	if env.Params.Bool("block") {
 		if k.started != nil {
 			k.started <- v
@@ -89,6 +117,12 @@ func (k *recKind) runs(value string) int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.count[value]
+}
+
+func (k *recKind) maxConcurrent() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.peak
 }
 
 func (k *recKind) total() int {

@@ -129,23 +129,27 @@ steps:
     outputs: [out]
 `
 
-func startAndWaitForMark(t *testing.T, dir, mark string) *exec.Cmd {
+// startAndWaitForMark starts `bitflow run` and returns once the slow step
+// is running, with the buffer that collects bitflow's stderr (complete
+// after cmd.Wait).
+func startAndWaitForMark(t *testing.T, dir, mark string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	cmd := exec.Command(bitflowBin, "run", "--store", "store", "flow.yaml")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "MARK="+mark)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	errb := &bytes.Buffer{}
+	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := os.Stat(mark); err == nil {
-			return cmd
+			return cmd, errb
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
+			cmd.Wait()
 			t.Fatalf("the slow step never started:\n%s", errb.String())
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -195,7 +199,7 @@ func TestKill9DuringAStepLeavesNoRecord(t *testing.T) {
 	t.Setenv("MARK", mark)
 	run(t, dir, 0, "flow.yaml", "first")
 	id := slowActionID(t, dir, mark)
-	cmd := startAndWaitForMark(t, dir, mark)
+	cmd, _ := startAndWaitForMark(t, dir, mark)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if _, err := os.Stat(filepath.Join(dir, "store", "actions", id[:2], id+".json")); !os.IsNotExist(err) {
@@ -219,14 +223,15 @@ func TestCtrlCStopsCleanly(t *testing.T) {
 	t.Setenv("MARK", mark)
 	run(t, dir, 0, "flow.yaml", "first")
 	id := slowActionID(t, dir, mark)
-	cmd := startAndWaitForMark(t, dir, mark)
-	var errb bytes.Buffer
-	cmd.Stderr = nil
+	cmd, errb := startAndWaitForMark(t, dir, mark)
 	cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit after Ctrl-C: %v %s", err, errb.String())
+	}
+	if want := "bitflow run: interrupted: stopped slow before it finished (nothing recorded); run again to continue"; !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr after Ctrl-C:\n%s\nwant %q", errb.String(), want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "store", "actions", id[:2], id+".json")); !os.IsNotExist(err) {
 		t.Fatal("the interrupted step has an action record")

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -155,6 +156,40 @@ func TestLayerGradients(t *testing.T) {
 	ropeForward(z, cos, sin, 1, 1, 1, 1, HD)
 	if math.Abs(float64(z[0])-math.Cos(1)) > 1e-6 || math.Abs(float64(z[2])-math.Sin(1)) > 1e-6 || z[1] != 0 || z[3] != 0 {
 		t.Errorf("rope pairs dims 0 and 2: %v", z)
+	}
+}
+
+// TestRMSNormEpsilonOutside checks y = x / (sqrt(mean(x^2)) + 1e-6) * g
+// (epsilon outside the root, spec §1) against a float64 reference, and the
+// backward by finite differences, at scales down to x ~ 1e-6, where
+// sqrt(mean(x^2) + 1e-6) would give an output ~500 times smaller.
+func TestRMSNormEpsilonOutside(t *testing.T) {
+	const N, C = 3, 8
+	for _, scale := range []float64{1, 1e-3, 1e-6, 1e-7} {
+		rng := rand.New(rand.NewPCG(10, 10))
+		x, g, R := randVec(rng, N*C, scale), randVec(rng, C, 1), randVec(rng, N*C, 1)
+		out, rms := make([]float32, N*C), make([]float32, N)
+		rmsnormForward(out, rms, x, g, N, C)
+	rows:
+		for i := range N {
+			var ss float64
+			for _, v := range x[i*C : (i+1)*C] {
+				ss += float64(v) * float64(v)
+			}
+			d := math.Sqrt(ss/C) + 1e-6
+			for j := range C {
+				want := float64(x[i*C+j]) / d * float64(g[j])
+				if got := float64(out[i*C+j]); math.Abs(got-want) > 1e-6*(math.Abs(want)+1e-3) {
+					t.Errorf("scale %g: y[%d,%d] = %g, want %g", scale, i, j, got, want)
+					break rows
+				}
+			}
+		}
+		f := func() float64 { rmsnormForward(out, rms, x, g, N, C); return dot64(out, R) }
+		dx, dg := make([]float32, N*C), make([]float32, C)
+		rmsnormBackward(dx, dg, R, x, g, rms, N, C)
+		fdCheck(t, fmt.Sprintf("scale %g: x", scale), x, dx, f, sampleIdx(rng, N*C, N*C), 1e-3*scale, 2e-3)
+		fdCheck(t, fmt.Sprintf("scale %g: g", scale), g, dg, f, sampleIdx(rng, C, C), 1e-3, 1e-3)
 	}
 }
 

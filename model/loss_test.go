@@ -82,6 +82,100 @@ func TestKDOneHotAndErrors(t *testing.T) {
 	}
 }
 
+// TestKDStableComplement checks KL and its gradient where the student puts
+// almost all its mass on the teacher's ids (or on the complement), against
+// a float64 reference that takes log p_other = LSE_other(z/tau) - LSE(z/tau)
+// directly. There 1 - sum p_k is 0 or loses most of its digits, so a
+// complement computed as log(1 - sum p_k) gives -Inf (KL = +Inf) or a wrong
+// value.
+func TestKDStableComplement(t *testing.T) {
+	const tau = 1.3
+	lse := func(a []float64) float64 {
+		m := math.Inf(-1)
+		for _, v := range a {
+			m = math.Max(m, v)
+		}
+		var s float64
+		for _, v := range a {
+			s += math.Exp(v - m)
+		}
+		return m + math.Log(s)
+	}
+	for _, c := range []struct {
+		name   string
+		z      []float32
+		ids    []int32 // -1 = padded slot
+		lps    []float32
+		lother float64
+	}{
+		{"student-on-id/teacher-on-other", []float32{60, 0, 0, 0}, []int32{0}, []float32{-5}, math.Log(1 - math.Exp(-5))},
+		{"student-on-ids/padded", []float32{0, 50, 0, 55, -3}, []int32{3, -1, 1}, []float32{-2, 0, -3}, -0.2},
+		{"student-off-other", []float32{-60, 0, 0, 0}, []int32{1, 2, 3}, []float32{-2, -2.5, -3}, -0.5},
+		{"precision-loss", []float32{25, 0, 0, 0}, []int32{0}, []float32{-3}, math.Log(1 - math.Exp(-3))},
+		{"student-on-other", []float32{0, -40, 30, 30}, []int32{0, 1}, []float32{-0.1, -3}, -4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			V := len(c.z)
+			inIDs := make([]bool, V)
+			var ta []float64 // teacher buckets / tau
+			for k, id := range c.ids {
+				if id >= 0 {
+					inIDs[id] = true
+					ta = append(ta, float64(c.lps[k])/tau)
+				}
+			}
+			ta = append(ta, c.lother/tau)
+			a, ao := make([]float64, V), []float64{}
+			for j, v := range c.z {
+				a[j] = float64(v) / tau
+				if !inIDs[j] {
+					ao = append(ao, a[j])
+				}
+			}
+			L, LO, LT := lse(a), lse(ao), lse(ta)
+			var want float64
+			for kk, id := range c.ids {
+				if id >= 0 {
+					lq := float64(c.lps[kk])/tau - LT
+					want += math.Exp(lq) * (lq - (a[id] - L))
+				}
+			}
+			lqo := c.lother/tau - LT
+			want += math.Exp(lqo) * (lqo - (LO - L))
+			dwant := make([]float64, V)
+			for j := range V {
+				dwant[j] = math.Exp(a[j]-L) / tau
+				if !inIDs[j] {
+					dwant[j] -= math.Exp(lqo) * math.Exp(a[j]-LO) / tau
+				}
+			}
+			for kk, id := range c.ids {
+				if id >= 0 {
+					dwant[id] -= math.Exp(float64(c.lps[kk])/tau-LT) / tau
+				}
+			}
+
+			dz := make([]float32, V)
+			kl, err := kdRow(dz, make([]float64, V), make([]bool, V), c.z, c.ids, c.lps, c.lother, tau, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.IsNaN(kl) || math.IsInf(kl, 0) || math.Abs(kl-want) > 1e-12*math.Abs(want) {
+				t.Errorf("KL = %.17g, want %.17g", kl, want)
+			}
+			var big float64
+			for _, v := range dwant {
+				big = math.Max(big, math.Abs(v))
+			}
+			for j := range V {
+				if d := float64(dz[j]); math.IsNaN(d) || math.Abs(d-dwant[j]) > 1e-6*big {
+					t.Errorf("dz[%d] = %g, want %g", j, dz[j], dwant[j])
+				}
+			}
+		})
+	}
+}
+
 // lossBatch is a batch with padding, prompt positions, structural targets,
 // padded K slots and a one-hot position.
 func lossBatch(rng *rand.Rand, B, T, V, K int) *Batch {

@@ -294,3 +294,68 @@ func TestActivationQuantizers(t *testing.T) {
 		t.Errorf("all-zero tensor: scale %g", s)
 	}
 }
+
+// TestAdaptiveInputQuantization checks that adaptive_bit_linear quantizes its
+// input per tensor at adaptive_linear_activation_bits (not at the model's
+// activation bits) exactly when adaptive_linear_quantize_input is set: the
+// output equals a float64 reference product with the fake-quantized input,
+// which differs measurably from the product with the raw input. The
+// inference projection built from the layer must do the same.
+func TestAdaptiveInputQuantization(t *testing.T) {
+	const in, out, n, modelBits = 9, 5, 4, 3
+	for _, c := range []struct {
+		quant bool
+		bits  int
+	}{{true, 8}, {true, 4}, {true, 2}, {false, 8}, {false, 4}} {
+		cfg := DefaultConfig()
+		cfg.AdaptiveLinearQuantizeInput, cfg.AdaptiveLinearActivationBits = c.quant, c.bits
+		rng := rand.New(rand.NewPCG(31, uint64(c.bits)))
+		l := linearCase(t, VariantAdaptive, cfg, in, out, rng)
+		x := randVec(rng, n*in, 1)
+		l.prepare()
+		y := make([]float32, n*out)
+		l.forward(y, x, n, modelBits)
+		yi := make([]float32, n*out)
+		l.proj(false).Forward(yi, x, n, modelBits)
+
+		// Reference: xq = clamp(round(x/scale), -qmax, qmax) * scale with
+		// qmax = 2^(bits-1) - 1 and scale = max|x| / qmax.
+		qmax := math.Pow(2, float64(c.bits-1)) - 1
+		var M float64
+		for _, v := range x {
+			M = math.Max(M, math.Abs(float64(v)))
+		}
+		scale := M / qmax
+		xq := make([]float64, len(x))
+		for i, v := range x {
+			xq[i] = math.Max(-qmax, math.Min(qmax, math.RoundToEven(float64(v)/scale))) * scale
+		}
+		yq, yraw := make([]float64, n*out), make([]float64, n*out)
+		var big, sep float64
+		for r := range n {
+			for o := range out {
+				for i := range in {
+					w := float64(l.wHat[o*in+i])
+					yq[r*out+o] += xq[r*in+i] * w
+					yraw[r*out+o] += float64(x[r*in+i]) * w
+				}
+				big = math.Max(big, math.Abs(yraw[r*out+o]))
+				sep = math.Max(sep, math.Abs(yq[r*out+o]-yraw[r*out+o]))
+			}
+		}
+		if sep < 1e-3*big {
+			t.Fatalf("bits %d: quantized and raw inputs give outputs within %g of %g; the case cannot tell them apart", c.bits, sep, big)
+		}
+		want := yraw
+		if c.quant {
+			want = yq
+		}
+		for i := range y {
+			if math.Abs(float64(y[i])-want[i]) > 1e-5*big || math.Abs(float64(yi[i])-want[i]) > 1e-5*big {
+				t.Errorf("quantize_input %v, bits %d: y[%d] = %g (inference %g), want %g (raw input %g, quantized %g)",
+					c.quant, c.bits, i, y[i], yi[i], want[i], yraw[i], yq[i])
+				break
+			}
+		}
+	}
+}

@@ -359,3 +359,28 @@ func TestAdaptiveInputQuantization(t *testing.T) {
 		}
 	}
 }
+
+// TestBitlinearThresholdIsStrict: Q = sign(W) [|W| > Delta] with a strict
+// comparison, so weights exactly +-Delta are 0. The weight w = Delta is a
+// fixed point of w = 0.7 mean|W| over a matrix containing +-w.
+func TestBitlinearThresholdIsStrict(t *testing.T) {
+	W := []float32{0, 0, 0.9, -0.7, 0.2, 1.1, 0.05, -0.5}
+	fixedPoint(0.3, func(w float32) float32 {
+		W[0], W[1] = w, -w
+		return 0.7 * meanAbs(W)
+	})
+	delta := float32(0.7) * meanAbs(W)
+	if W[0] != delta || W[0] != bitlinearDelta(W) {
+		t.Fatalf("w = %g is not Delta = %g", W[0], delta)
+	}
+	l := quantLinear(VariantBitLinear, DefaultConfig(), len(W), 1, W)
+	l.S[0] = 2
+	l.prepare()
+	wantQ := []float32{0, 0, 1, -1, 0, 1, 0, -1}
+	codes := TernaryCodes(VariantBitLinear, W)
+	for i, q := range wantQ {
+		if l.aux[i] != q || l.wHat[i] != 2*q || float32(codes[i]) != q {
+			t.Errorf("W[%d] = %g, Delta %g: Q %g, W_hat %g, code %d; want Q %g", i, W[i], delta, l.aux[i], l.wHat[i], codes[i], q)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -381,6 +382,47 @@ func TestBitlinearThresholdIsStrict(t *testing.T) {
 	for i, q := range wantQ {
 		if l.aux[i] != q || l.wHat[i] != 2*q || float32(codes[i]) != q {
 			t.Errorf("W[%d] = %g, Delta %g: Q %g, W_hat %g, code %d; want Q %g", i, W[i], delta, l.aux[i], l.wHat[i], codes[i], q)
+		}
+	}
+}
+
+// TestBitlinearScaleInit builds models with bitlinear_scale_init absmean and
+// one: every bitlinear projection's scale is mean_i |W_oi| per row, or 1.
+func TestBitlinearScaleInit(t *testing.T) {
+	for _, init := range []string{"absmean", "one"} {
+		cfg := tinyConfig(VariantBitLinear)
+		cfg.LinearVariantV = Variant1p58 // a site without scales
+		cfg.BitlinearScaleInit = init
+		m, err := New(cfg, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scales := 0
+		for _, tn := range m.Tensors() {
+			name, ok := strings.CutSuffix(tn.Name, ".scale")
+			if !ok {
+				continue
+			}
+			scales++
+			S, W := m.Tensor(tn.Name), m.Tensor(name+".weight")
+			in := len(W) / len(S)
+			for o, s := range S {
+				want := 1.0
+				if init == "absmean" {
+					var a float64
+					for _, w := range W[o*in : (o+1)*in] {
+						a += math.Abs(float64(w))
+					}
+					want = a / float64(in)
+				}
+				if math.Abs(float64(s)-want) > 1e-7*want {
+					t.Errorf("%s: %s[%d] = %g, want %g", init, tn.Name, o, s, want)
+					break
+				}
+			}
+		}
+		if want := cfg.NLayer * (len(Sites) - 1); scales != want {
+			t.Errorf("%s: %d scale tensors, want %d", init, scales, want)
 		}
 	}
 }

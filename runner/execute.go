@@ -38,6 +38,9 @@ type Runner struct {
 	Observe Observer
 	// Version is bitflow's version, recorded as the producer of results.
 	Version string
+	// Prepare, if set, is called with the new run before any step starts,
+	// to store files beside the run record (a sweep's record).
+	Prepare func(run *store.RunLog) error
 }
 
 // ErrStepsFailed is returned by Execute when one or more steps failed.
@@ -110,6 +113,11 @@ func (r *Runner) Execute(ctx context.Context, p *Plan) (*store.RunRecord, error)
 	}
 	if err := run.Append(store.Event{Type: store.EventRunStarted, Run: rec}); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
+	}
+	if r.Prepare != nil {
+		if err := r.Prepare(run); err != nil {
+			return nil, err
+		}
 	}
 	e := &execution{
 		r: r, p: p, run: run, host: host,

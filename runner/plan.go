@@ -70,6 +70,9 @@ type Options struct {
 	Sets []string
 	// Targets restricts execution to these steps and what they need.
 	Targets []string
+	// Params override workflow params with plain values, after Sets: a
+	// sweep point's params. An unknown name is an *UnknownParamsError.
+	Params map[string]any
 	// LookupEnv reads bitflow's environment for pass-through variables;
 	// os.LookupEnv if nil.
 	LookupEnv func(string) (string, bool)
@@ -93,6 +96,9 @@ func NewPlan(w *workflows.Workflow, reg *steps.Registry, opt Options) (*Plan, er
 		p.Params[prm.Name] = plain(prm.Value.Value())
 	}
 	if err := p.applySets(opt.Sets); err != nil {
+		return nil, err
+	}
+	if err := p.applyParams(opt.Params); err != nil {
 		return nil, err
 	}
 	errs := &workflows.Errors{}

@@ -26,6 +26,10 @@ type SweepRecord struct {
 	// Report lists the metrics to tabulate, as written in the exploration
 	// (`STEP.OUTPUT.json.path`, e.g. eval.report.qei_metrics.qei).
 	Report []string `json:"report,omitempty"`
+	// ParamOrder lists every point param in the order the exploration
+	// first gives it (Params are maps, which JSON sorts): the column order
+	// of results tables.
+	ParamOrder []string `json:"param_order,omitempty"`
 	// Points are in expansion order.
 	Points []SweepPoint `json:"points"`
 }

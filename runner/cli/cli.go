@@ -98,7 +98,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = ee.code
 	}
 	if code == ExitUsage {
-		fmt.Fprintf(stderr, "bitflow %s: %v\nRun 'bitflow %s --help' for usage.\n", cmd.name, err, cmd.name)
+		c.printUsageError(err)
 	} else if !c.reported {
 		c.printError(err)
 	}

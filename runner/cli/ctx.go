@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bitflow-dev/bitflow/runner/store"
+	"github.com/bitflow-dev/bitflow/workflows"
 )
 
 var errHelp = pflag.ErrHelp
@@ -27,6 +28,11 @@ type ctx struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    zerolog.Logger
+	// errLog writes the final error in JSON mode, whatever --log-level;
+	// logReady says whether --log-format was understood, so that errors
+	// can follow it.
+	errLog   zerolog.Logger
+	logReady bool
 
 	storeDir  string
 	logFormat string
@@ -69,6 +75,7 @@ func (c *ctx) parse(args []string) ([]string, error) {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil, errHelp
 		}
+		_ = c.setupLog() // so that the usage error follows --log-format if it was read
 		return nil, usageErr("%v", err)
 	}
 	if err := c.setupLog(); err != nil {
@@ -92,6 +99,8 @@ func (c *ctx) setupLog() error {
 		return usageErr("--log-format %q: use console or json", c.logFormat)
 	}
 	c.log = zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	c.errLog = zerolog.New(w).With().Timestamp().Logger()
+	c.logReady = true
 	return nil
 }
 
@@ -175,13 +184,46 @@ func (c *ctx) printf(format string, args ...any) {
 }
 
 // printError shows an error on stderr: workflow errors with their source
-// line and a caret, others as one line.
+// line and a caret, others as one line. With --log-format json it is one
+// JSON log line instead, like everything else on stderr.
 func (c *ctx) printError(err error) {
-	if c.json && c.logFormat == "json" {
-		c.log.Error().Err(err).Msg("bitflow " + c.cmd.name)
+	if c.jsonLogs() {
+		c.logError(err, "")
 		return
 	}
 	fmt.Fprintf(c.stderr, "bitflow %s: %s\n", c.cmd.name, renderError(err))
+}
+
+// printUsageError shows a command-line error and where to find the usage.
+func (c *ctx) printUsageError(err error) {
+	hint := fmt.Sprintf("Run 'bitflow %s --help' for usage.", c.cmd.name)
+	if c.jsonLogs() {
+		c.logError(err, hint)
+		return
+	}
+	fmt.Fprintf(c.stderr, "bitflow %s: %v\n%s\n", c.cmd.name, err, hint)
+}
+
+func (c *ctx) jsonLogs() bool { return c.logReady && c.logFormat == "json" }
+
+// logError writes an error as one JSON log line: the message is what the
+// console shows first, the error field holds all of it, and workflow
+// errors are listed one by one under "problems".
+func (c *ctx) logError(err error, hint string) {
+	l := c.errLog.Error().Str("command", c.cmd.name)
+	var we workflows.Errors
+	if errors.As(err, &we) {
+		problems := make([]string, len(we))
+		for i, e := range we {
+			problems[i] = e.Error()
+		}
+		l = l.Strs("problems", problems)
+	}
+	if hint != "" {
+		l = l.Str("hint", hint)
+	}
+	head, _, _ := strings.Cut(renderError(err), "\n")
+	l.Err(err).Msg("bitflow " + c.cmd.name + ": " + head)
 }
 
 func since(t time.Time) string {

@@ -68,15 +68,26 @@ func plan(ref string, sets, targets []string) (*runner.Plan, error) {
 // line it points at and a caret under the column.
 func renderError(err error) string {
 	var we workflows.Errors
-	if !errors.As(err, &we) {
+	if !errors.As(err, &we) || len(we) == 0 {
 		return err.Error()
 	}
 	var b strings.Builder
-	if len(we) > 1 {
-		fmt.Fprintf(&b, "%d problems\n", len(we))
-	} else {
-		b.WriteString("\n")
+	// The first line says what is wrong where, so that it reads on its own
+	// (`bitflow validate: flow.yaml: 1 problem`); the problems follow.
+	count := fmt.Sprintf("%d problem", len(we))
+	if len(we) != 1 {
+		count += "s"
 	}
+	file := we[0].File
+	for _, e := range we {
+		if e.File != file {
+			file = ""
+		}
+	}
+	if file != "" {
+		count = file + ": " + count
+	}
+	b.WriteString(count + "\n")
 	for _, e := range we {
 		b.WriteString(e.Error() + "\n")
 		if line, ok := sourceLine(e.File, e.Pos.Line); ok && e.Pos.Col > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -221,38 +222,63 @@ func TestFlipAtBudget(t *testing.T) {
 
 // TestDeterministicAcrossThreads runs forward, backward and two training
 // steps at GOMAXPROCS 1, 2 and 4 on shapes big enough for every kernel to
-// split its work, and requires identical bits.
+// split its work, and requires identical bits: logits, gradients, weights
+// and each step's grad_norm. It runs with the default grad_clip and in the
+// clipping regime (grad_clip 0.01, below every step's norm), where the
+// norm reaches the weights through the clip factor. A last-bit difference
+// in the float64 norm seldom survives that float32 factor, so the norms
+// themselves are compared bit for bit.
 func TestDeterministicAcrossThreads(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.NLayer, cfg.NEmbd, cfg.NHead, cfg.MLPHidden, cfg.BlockSize, cfg.VocabSize = 2, 64, 4, 160, 64, 96
 	cfg.LinearVariantMLPGate = VariantAdaptive
 	cfg.LinearVariantK = VariantLinear
 	src := kdSource(4, 64, cfg.VocabSize, 4)
-	run := func(procs int) (logits, grads, params []float32) {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		m, _ := New(cfg, 9)
-		tc := studentTrainConfig(2)
-		tr, _ := NewTrainer(m, tc, 9)
-		b := mustBatch(t, src)
-		lg, err := m.Forward(b.Inputs, b.Valid, b.B, b.T)
-		if err != nil {
-			t.Fatal(err)
-		}
-		logits = append([]float32(nil), lg...)
-		if err := tr.Run(context.Background(), src, nil); err != nil {
-			t.Fatal(err)
-		}
-		return logits, append([]float32(nil), m.Grads...), append([]float32(nil), m.Params...)
-	}
-	l1, g1, p1 := run(1)
-	for _, procs := range []int{2, 4} {
-		l, g, p := run(procs)
-		for name, pair := range map[string][2][]float32{"logits": {l1, l}, "grads": {g1, g}, "params": {p1, p}} {
-			for i := range pair[0] {
-				if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
-					t.Fatalf("GOMAXPROCS %d: %s[%d] = %g, want %g", procs, name, i, pair[1][i], pair[0][i])
+	for _, clip := range []float64{DefaultTrainConfig().GradClip, 0.01} {
+		t.Run(fmt.Sprintf("grad_clip=%g", clip), func(t *testing.T) {
+			run := func(procs int) (logits, grads, params []float32, norms []float64) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				m, _ := New(cfg, 9)
+				tc := studentTrainConfig(2)
+				tc.GradClip, tc.LogInterval = clip, 1
+				tr, _ := NewTrainer(m, tc, 9)
+				b := mustBatch(t, src)
+				lg, err := m.Forward(b.Inputs, b.Valid, b.B, b.T)
+				if err != nil {
+					t.Fatal(err)
+				}
+				logits = append([]float32(nil), lg...)
+				if err := tr.Run(context.Background(), src, func(mt Metrics) error {
+					norms = append(norms, mt.GradNorm)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return logits, append([]float32(nil), m.Grads...), append([]float32(nil), m.Params...), norms
+			}
+			l1, g1, p1, n1 := run(1)
+			if clip < 1 {
+				for i, n := range n1 {
+					if n <= clip {
+						t.Fatalf("step %d: grad_norm %g does not exceed grad_clip %g", i+1, n, clip)
+					}
 				}
 			}
-		}
+			for _, procs := range []int{2, 4} {
+				l, g, p, n := run(procs)
+				for i := range n1 {
+					if math.Float64bits(n[i]) != math.Float64bits(n1[i]) {
+						t.Fatalf("GOMAXPROCS %d: step %d grad_norm = %.17g, want %.17g", procs, i+1, n[i], n1[i])
+					}
+				}
+				for name, pair := range map[string][2][]float32{"logits": {l1, l}, "grads": {g1, g}, "params": {p1, p}} {
+					for i := range pair[0] {
+						if math.Float32bits(pair[0][i]) != math.Float32bits(pair[1][i]) {
+							t.Fatalf("GOMAXPROCS %d: %s[%d] = %g, want %g", procs, name, i, pair[1][i], pair[0][i])
+						}
+					}
+				}
+			}
+		})
 	}
 }

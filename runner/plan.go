@@ -66,7 +66,8 @@ func (p *Plan) Node(name string) *Node { return p.byName[name] }
 
 // Options shape a plan.
 type Options struct {
-	// Sets are --set NAME=VALUE overrides; VALUE is read as YAML.
+	// Sets are --set NAME=VALUE overrides; VALUE is read as YAML, except
+	// that an empty (or blank) VALUE is that string, not null.
 	Sets []string
 	// Targets restricts execution to these steps and what they need.
 	Targets []string
@@ -178,6 +179,12 @@ func (p *Plan) applySets(sets []string) error {
 				list = "its params are " + strings.Join(known, ", ")
 			}
 			return &UsageError{fmt.Sprintf("--set %s: workflow %q has no param %q; %s", s, p.Workflow.Name, name, list)}
+		}
+		if strings.TrimSpace(val) == "" {
+			// YAML reads nothing as null, which would reach commands as
+			// "null"; `--set name=` means the empty string.
+			p.Params[name] = val
+			continue
 		}
 		docs, err := yamlnode.Parse([]byte(val))
 		if err != nil || len(docs) != 1 {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -55,5 +56,41 @@ func TestPlanReportsBadParamTypes(t *testing.T) {
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// --set reads its value as YAML, but an empty value is the empty string
+// (what `--set name=` means), not null, which reached commands as "null".
+func TestSetValues(t *testing.T) {
+	src := `
+params:
+  word: hello
+steps:
+  a:
+    run: echo "[${{ params.word }}]" > ${{ outputs.out }}
+    outputs: [out]
+`
+	tests := []struct {
+		set  string
+		want any
+		cmd  string
+	}{
+		{"word=", "", `echo "[]"`},
+		{"word= ", " ", `echo "[ ]"`},
+		{"word=hi", "hi", `echo "[hi]"`},
+		{"word=3", int64(3), `echo "[3]"`},
+		{"word=null", nil, `echo "[null]"`},
+		{`word=""`, "", `echo "[]"`},
+		{"word=[a, b]", []any{"a", "b"}, `echo "[["a","b"]]"`},
+	}
+	for _, tt := range tests {
+		e := newEnv(t)
+		p := e.plan(src, Options{Sets: []string{tt.set}})
+		if got := p.Params["word"]; !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("--set %s: param %#v, want %#v", tt.set, got, tt.want)
+		}
+		if got := p.Node("a").Params.String("run"); !strings.HasPrefix(got, tt.cmd+" > ") {
+			t.Errorf("--set %s: command %q, want %q", tt.set, got, tt.cmd)
+		}
 	}
 }

@@ -220,7 +220,7 @@ func (d *differ) step(name string, a, b *store.StepRecord) (StepDiff, error) {
 		sd.Change = Added
 	case b == nil:
 		sd.Change = Removed
-	case a.ActionID != b.ActionID || a.Status != b.Status:
+	case a.ActionID != b.ActionID || done(a.Status) != done(b.Status) || !done(a.Status) && a.Status != b.Status:
 		sd.Change = Changed
 	default:
 		sd.Change = Same
@@ -256,6 +256,11 @@ func (d *differ) step(name string, a, b *store.StepRecord) (StepDiff, error) {
 	}
 	return sd, nil
 }
+
+// done reports whether a step has its result; ran and cached are the
+// same outcome (one computed it, the other found it), so a step that only
+// moved from one to the other is not a change.
+func done(status string) bool { return status == store.StepRan || status == store.StepCached }
 
 // content fills in the content diff of a changed output. An object that
 // is no longer in the store is noted; a corrupt one is an error.

@@ -29,7 +29,7 @@ func init() {
 				if len(args) != 1 {
 					return usageErr("expected one REF")
 				}
-				st, err := c.openStore()
+				st, err := c.openExistingStore()
 				if err != nil {
 					return err
 				}
@@ -79,7 +79,7 @@ the run is exported to DIR/STEP/OUTPUT.`,
 			c.fs.StringVar(&to, "to", "", "export into this directory as STEP/OUTPUT")
 			c.fs.StringVarP(&out, "output", "o", "", "write the one REF to exactly this path")
 			return func(args []string) error {
-				st, err := c.openStore()
+				st, err := c.openExistingStore()
 				if err != nil {
 					return err
 				}

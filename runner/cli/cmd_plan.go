@@ -30,7 +30,7 @@ step reproduces its earlier output, in which case it is cached after all.`,
 				if err != nil {
 					return err
 				}
-				st, err := c.openStore()
+				st, err := c.openStoreToPredict()
 				if err != nil {
 					return err
 				}

@@ -25,7 +25,7 @@ func init() {
 				if len(args) != 0 {
 					return usageErr("runs takes no arguments")
 				}
-				st, err := c.openStore()
+				st, err := c.openExistingStore()
 				if err != nil {
 					return err
 				}
@@ -91,7 +91,7 @@ digests and sizes, metrics and producer; --log prints the step's log.`,
 				if len(args) < 1 || len(args) > 2 {
 					return usageErr("expected RUN [STEP]")
 				}
-				st, err := c.openStore()
+				st, err := c.openExistingStore()
 				if err != nil {
 					return err
 				}

@@ -89,7 +89,7 @@ func (c *ctx) localPath(ref string) (string, error) {
 	if _, err := os.Stat(ref); err == nil {
 		return ref, nil
 	}
-	st, err := c.openStore()
+	st, err := c.openExistingStore()
 	if err != nil {
 		return "", err
 	}

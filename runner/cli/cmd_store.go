@@ -33,6 +33,11 @@ bitflows to finish first, and none can start while it works.`,
 				if keep < 0 {
 					return usageErr("--keep must be 0 or more")
 				}
+				// gc must not create a store at a mistyped path; an
+				// existing one is opened in full (it needs its locks).
+				if _, err := c.openExistingStore(); err != nil {
+					return err
+				}
 				st, err := c.openStore()
 				if err != nil {
 					return err

@@ -28,7 +28,7 @@ Set BITFLOW_DEBUG=hash on a run to see every key's full manifest.`,
 				if err != nil {
 					return err
 				}
-				st, err := c.openStore()
+				st, err := c.openStoreToPredict()
 				if err != nil {
 					return err
 				}

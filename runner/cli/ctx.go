@@ -161,9 +161,41 @@ func flagUsages(fs *pflag.FlagSet) string {
 	return b.String()
 }
 
-// openStore opens the store named by --store.
+// openStore opens the store named by --store, creating it if needed: for
+// commands that put results in it.
 func (c *ctx) openStore() (*store.Store, error) {
 	s, err := store.Open(c.storeDir)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	s.Warn = func(msg string) { c.log.Warn().Msg(msg) }
+	return s, nil
+}
+
+// openExistingStore opens the store named by --store for a command that
+// only reads or prunes it. It creates nothing: a path without a store (a
+// typo in --store) is a store error that names it.
+func (c *ctx) openExistingStore() (*store.Store, error) {
+	s, err := store.OpenExisting(c.storeDir)
+	if errors.Is(err, store.ErrNoStore) {
+		return nil, storeErr(fmt.Errorf("%w: check --store or BITFLOW_STORE (`bitflow run` creates a store)", err))
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	s.Warn = func(msg string) { c.log.Warn().Msg(msg) }
+	return s, nil
+}
+
+// openStoreToPredict opens the store for `plan` and `why`: like
+// openExistingStore, except that a store that does not exist yet predicts
+// a first run (every step runs) instead of failing.
+func (c *ctx) openStoreToPredict() (*store.Store, error) {
+	s, err := store.OpenExisting(c.storeDir)
+	if errors.Is(err, store.ErrNoStore) {
+		c.log.Warn().Msgf("%v: nothing is cached", err)
+		return store.Missing(c.storeDir), nil
+	}
 	if err != nil {
 		return nil, storeErr(err)
 	}

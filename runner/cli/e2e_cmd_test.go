@@ -24,7 +24,7 @@ func TestExitCodesAndErrors(t *testing.T) {
 		{[]string{"run", "missing.yaml"}, 2, "no such file"},
 		{[]string{"run", "bad.yaml"}, 3, "bad.yaml:3:10: step \"a\": run: ${{ params.nope }}: no workflow param \"nope\" is declared"},
 		{[]string{"validate", "bad.yaml"}, 3, "bad.yaml:4:5: step \"a\": unknown key \"ouputs\" (did you mean \"outputs\"?)"},
-		{[]string{"show", "nope", "--store", "store"}, 2, `no run "nope"`},
+		{[]string{"show", "nope", "--store", "store"}, 4, "no store at store"},
 		{[]string{"run", "flow.yaml", "--store", "/proc/nope/store"}, 4, "store"},
 	}
 	for _, tt := range tests {

@@ -158,6 +158,9 @@ func (s *Store) RunDir(id string) string { return s.path(dirRuns, id) }
 // RunIDs lists the runs, newest first.
 func (s *Store) RunIDs() ([]string, error) {
 	ents, err := os.ReadDir(s.path(dirRuns))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // a store that has never run anything
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

@@ -82,6 +82,57 @@ func Open(root string) (*Store, error) {
 	return s, nil
 }
 
+// ErrNoStore is the error of OpenExisting when root is not a store.
+var ErrNoStore = errors.New("no store")
+
+// NoStoreError names a directory that holds no store.
+type NoStoreError struct {
+	Root   string // as given
+	Exists bool   // whether the directory exists (without a store in it)
+}
+
+func (e *NoStoreError) Error() string {
+	if e.Exists {
+		return fmt.Sprintf("no store at %s (a directory without a %s file)", e.Root, marker)
+	}
+	return fmt.Sprintf("no store at %s", e.Root)
+}
+
+// Is makes a *NoStoreError match ErrNoStore.
+func (e *NoStoreError) Is(target error) bool { return target == ErrNoStore }
+
+// OpenExisting opens the store at root for commands that only read (or
+// prune) it: it creates nothing, so a mistyped path is an error rather than
+// a new, empty store. A directory without a store is a *NoStoreError.
+func OpenExisting(root string) (*Store, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", root, err)
+	}
+	data, err := os.ReadFile(filepath.Join(abs, marker))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		fi, serr := os.Stat(abs)
+		return nil, &NoStoreError{Root: root, Exists: serr == nil && fi.IsDir()}
+	case err != nil:
+		return nil, fmt.Errorf("store %s: %w", root, err)
+	case !strings.HasPrefix(string(data), layoutHeader):
+		return nil, fmt.Errorf("store %s: %s does not describe a layout this bitflow understands (%q)", root, marker, firstLine(data))
+	}
+	return &Store{root: abs}, nil
+}
+
+// Missing returns a handle on a store that does not exist (yet), for
+// predictions such as `bitflow plan` before the first run: every lookup
+// misses. Only reads are meant; nothing is created until a write.
+func Missing(root string) *Store {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		abs = root
+	}
+	return &Store{root: abs}
+}
+
 // Root returns the store's absolute path.
 func (s *Store) Root() string { return s.root }
 

@@ -233,3 +233,44 @@ func TestOpenRejectsForeignLayout(t *testing.T) {
 		t.Error("opened a store of an unknown layout")
 	}
 }
+
+func TestOpenExistingCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "typo", "store")
+	_, err := OpenExisting(missing)
+	var nse *NoStoreError
+	if !errors.Is(err, ErrNoStore) || !errors.As(err, &nse) || nse.Exists || err.Error() != "no store at "+missing {
+		t.Errorf("missing directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "typo")); !os.IsNotExist(err) {
+		t.Errorf("OpenExisting created %s", filepath.Join(dir, "typo"))
+	}
+	plain := filepath.Join(dir, "plain")
+	os.Mkdir(plain, 0o755)
+	if _, err := OpenExisting(plain); !errors.Is(err, ErrNoStore) || err.Error() != "no store at "+plain+" (a directory without a BITFLOW_STORE file)" {
+		t.Errorf("directory without a store: %v", err)
+	}
+	if ents, _ := os.ReadDir(plain); len(ents) != 0 {
+		t.Errorf("OpenExisting wrote into a plain directory: %v", ents)
+	}
+	os.WriteFile(filepath.Join(plain, marker), []byte("bitflow store v9\n"), 0o644)
+	if _, err := OpenExisting(plain); err == nil || errors.Is(err, ErrNoStore) {
+		t.Errorf("foreign layout: %v", err)
+	}
+	s := open(t)
+	got, err := OpenExisting(s.Root())
+	if err != nil || got.Root() != s.Root() {
+		t.Fatalf("existing store: %v", err)
+	}
+	// A handle on a store that does not exist reads as empty.
+	m := Missing(missing)
+	if ids, err := m.RunIDs(); err != nil || len(ids) != 0 {
+		t.Errorf("runs of a missing store: %v %v", ids, err)
+	}
+	if _, err := m.ReadAction(strings.Repeat("ab", 32)); !errors.Is(err, ErrNoRecord) {
+		t.Errorf("action of a missing store: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "typo")); !os.IsNotExist(err) {
+		t.Errorf("reading a missing store created %s", filepath.Join(dir, "typo"))
+	}
+}

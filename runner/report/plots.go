@@ -51,7 +51,7 @@ var shapes = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.Pyrami
 // student's total bits, coloured by the varying param with the fewest
 // values and labelled by the point.
 func QualityVsBits(r *Report) (*Figure, error) {
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = "Quality against total bits"
 	p.X.Label.Text = "total bits" + bitsUnit(r.Bits)
 	p.Y.Label.Text = r.Quality
@@ -117,7 +117,7 @@ func QualityVsBits(r *Report) (*Figure, error) {
 // LossCurves plots each point's training loss against step, one line per
 // point.
 func LossCurves(r *Report) (*Figure, error) {
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = "Training loss per point"
 	p.X.Label.Text = "step"
 	p.Y.Label.Text = "loss"
@@ -227,6 +227,13 @@ func si(v float64) string {
 	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
+func newPlot() *plot.Plot {
+	p := plot.New()
+	p.Title.Padding = vg.Points(8)
+	p.Title.TextStyle.Font.Size = vg.Points(13)
+	return p
+}
+
 func newLegend() plot.Legend {
 	lg := plot.NewLegend()
 	lg.TextStyle.Font.Size = vg.Points(9)
@@ -242,18 +249,15 @@ func render(name string, p *plot.Plot, lg plot.Legend) (*Figure, error) {
 	w, h := plotW, plotH
 	probe := draw.Canvas{Rectangle: vg.Rectangle{Max: vg.Point{X: w, Y: h}}}
 	rect := lg.Rectangle(probe)
-	legendW := rect.Size().X
-	if legendW > 0 {
-		legendW += vg.Points(16)
+	legendW := vg.Points(12) // a margin on the right even without a legend
+	if rect.Size().X > 0 {
+		legendW += rect.Size().X + vg.Points(4)
 	}
 	h = vg.Length(math.Max(float64(h), float64(rect.Size().Y+vg.Points(40))))
 	draws := func(c vg.CanvasSizer) {
 		dc := draw.New(c)
 		p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
-		if legendW > 0 {
-			strip := draw.Crop(dc, w, vg.Points(-4), 0, vg.Points(-30))
-			lg.Draw(strip)
-		}
+		lg.Draw(draw.Crop(dc, w, vg.Points(-4), 0, vg.Points(-30)))
 	}
 	fig := &Figure{Name: name, Title: p.Title.Text}
 

@@ -207,42 +207,251 @@ func TestEmbeddingGradient(t *testing.T) {
 }
 
 // TestGradientWithClip4 runs the full-model check with the clip4 sites
-// enabled. clip4's backward is the straight-through identity (Backward has no
-// clip4 code at all); at A8 its forward is the identity too, so the model
-// gradient must match finite differences of the model itself. Its A4 levels
-// are checked in TestActivationQuantizers.
+// enabled (after the embedding, o and down), at A8 and A4. clip4's backward
+// is the straight-through identity (Backward has no clip4 code at all).
+// At A8 its forward is the identity too, so the model gradient must match
+// finite differences of the model itself. At A4 the model is piecewise
+// constant through clip4, and the STE gradient is the exact gradient of the
+// surrogate whose clip4 sites add their base-point residual q(x0) - x0 to
+// x (clip4Surrogate); some embedding values exceed +-4, so the clamp's
+// region is covered as well.
 func TestGradientWithClip4(t *testing.T) {
+	for _, bits := range []int{8, 4} {
+		t.Run(fmt.Sprintf("A%d", bits), func(t *testing.T) {
+			m := clip4Model(t)
+			m.SetActBits(bits)
+			rng := rand.New(rand.NewPCG(8, 8))
+			const B, T = 1, 6
+			ids := randIDs(rng, B*T, m.cfg.VocabSize)
+			R := randVec(rng, B*T*m.cfg.VocabSize, 1)
+			logits, err := m.Forward(ids, nil, B, T)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits = append([]float32(nil), logits...)
+			m.ZeroGrad()
+			m.Backward(R)
+			grad := append([]float32(nil), m.Grads...)
+			sur := &clip4Surrogate{m: m, ids: ids, B: B, T: T}
+			y := sur.logits()
+			if bits == 8 {
+				for i := range y {
+					if math.Float32bits(y[i]) != math.Float32bits(logits[i]) {
+						t.Fatalf("surrogate logit %d = %g, Forward %g: the surrogate does not mirror Forward", i, y[i], logits[i])
+					}
+				}
+			} else if d, sc := maxAbsDiff(y, logits), maxAbs(logits); d > 1e-5*float64(sc) {
+				t.Fatalf("surrogate logits differ from Forward by %g of %g", d, sc)
+			}
+			var moved int
+			for _, r := range sur.r {
+				for _, v := range r {
+					if v != 0 {
+						moved++
+					}
+				}
+			}
+			if (bits < 8) != (moved > 0) {
+				t.Fatalf("A%d: clip4 moved %d values", bits, moved)
+			}
+			f := func() float64 { return dot64(sur.logits(), R) }
+			// The ternary o and down projections are piecewise constant in
+			// their own weights; check the other tensors.
+			for _, tn := range m.Tensors() {
+				if strings.Contains(tn.Name, "o_proj") || strings.Contains(tn.Name, "down_proj") {
+					continue
+				}
+				idx := sampleIdx(rng, tn.Size(), 6)
+				if tn.Name == "embed_tokens.weight" {
+					// Every entry of the rows used, clamped ones included.
+					idx = idx[:0]
+					for _, id := range ids {
+						for j := range m.cfg.NEmbd {
+							idx = append(idx, int(id)*m.cfg.NEmbd+j)
+						}
+					}
+				}
+				for k := range idx {
+					idx[k] += tn.Offset
+				}
+				fdCheck(t, tn.Name, m.Params, grad, f, idx, 1e-3, 1e-2)
+			}
+		})
+	}
+}
+
+// clip4Model returns a tiny model with every clip4 site enabled (ternary o
+// and down), with weights scaled so that the A4 quantizer (step 8/15)
+// changes the activations and some embedding values exceed +-4.
+func clip4Model(t *testing.T) *Model {
+	t.Helper()
 	cfg := tinyConfig(VariantLinear)
 	cfg.ActQuant = ActQuantClip4
-	cfg.LinearVariantAttnProj = Variant1p58 // enables clip4 behind o and the embedding
+	cfg.LinearVariantAttnProj, cfg.LinearVariantMLPDown = Variant1p58, Variant1p58
 	m, err := New(cfg, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !m.clip4Embed || !m.blocks[0].clip4O || m.blocks[0].clip4Down {
+	if !m.clip4Embed || !m.blocks[0].clip4O || !m.blocks[0].clip4Down || m.blocks[0].q.inQuant != inputNone {
 		t.Fatal("clip4 sites not set as the spec says")
 	}
-	rng := rand.New(rand.NewPCG(8, 8))
 	for i := range m.Params {
 		m.Params[i] *= 3
 	}
-	ids := randIDs(rng, 6, cfg.VocabSize)
-	R := randVec(rng, 6*cfg.VocabSize, 1)
-	f := func() float64 { l, _ := m.Forward(ids, nil, 1, 6); return dot64(l, R) }
-	f()
-	m.ZeroGrad()
-	m.Backward(R)
-	grad := append([]float32(nil), m.Grads...)
-	// The ternary o projection is piecewise constant in its weight; check the
-	// other tensors, whose functions are smooth through clip4 at A8.
-	for _, tn := range m.Tensors() {
-		if strings.Contains(tn.Name, "o_proj") {
-			continue
+	for i := range m.wte {
+		m.wte[i] *= 25 // std 1.5
+	}
+	for i := 0; i < len(m.wte); i += 7 {
+		m.wte[i] = 4.5 * float32(1-2*(i%2)) // beyond the clamp
+	}
+	for _, b := range m.blocks {
+		for _, w := range [][]float32{b.o.W, b.down.W} {
+			for i := range w {
+				w[i] *= 30
+			}
 		}
-		idx := sampleIdx(rng, tn.Size(), 6)
-		for k := range idx {
-			idx[k] += tn.Offset
+	}
+	return m
+}
+
+// clip4Surrogate evaluates m's forward with each clip4 site's output
+// replaced by x + r, where r = q(x0) - x0 is the site's quantization residual
+// at the first evaluation: the straight-through surrogate, smooth in x,
+// whose exact gradient is the STE gradient at the base point. It mirrors
+// Model.Forward (without a padding mask); at A8, where r = 0, it gives
+// Forward's bits.
+type clip4Surrogate struct {
+	m    *Model
+	ids  []int32
+	B, T int
+	r    [][]float32 // per clip4 site, in forward order
+}
+
+func (s *clip4Surrogate) logits() []float32 {
+	m, cfg := s.m, s.m.cfg
+	B, T := s.B, s.T
+	N, C, V, I, H, NH, HD := B*T, cfg.NEmbd, cfg.VocabSize, cfg.Inner(), cfg.MLPHidden, cfg.NHead, cfg.HeadDim
+	bits := m.actBits
+	record := s.r == nil
+	site := 0
+	clip := func(x []float32) {
+		if record {
+			q := make([]float32, len(x))
+			clip4Forward(q, x, bits)
+			r := make([]float32, len(x))
+			for i := range x {
+				r[i] = q[i] - x[i]
+			}
+			s.r = append(s.r, r)
 		}
-		fdCheck(t, tn.Name, m.Params, grad, f, idx, 1e-3, 1e-2)
+		for i, v := range s.r[site] {
+			x[i] += v
+		}
+		site++
+	}
+	f := func(n int) []float32 { return make([]float32, n) }
+	x, ln, rms, res2 := f(N*C), f(N*C), f(N), f(N*C)
+	q, k, v, atty, att, kT := f(N*I), f(N*I), f(N*I), f(N*I), f(B*NH*T*T), f(B*NH*HD*T)
+	ao, g, u, h, mo := f(N*C), f(N*H), f(N*H), f(N*H), f(N*C)
+	encoderForward(x, m.wte, s.ids, N, C)
+	if m.clip4Embed {
+		clip(x)
+	}
+	for l := range m.blocks {
+		b := &m.blocks[l]
+		for _, lin := range b.linears() {
+			lin.prepare()
+		}
+		rmsnormForward(ln, rms, x, b.ln1, N, C)
+		b.q.forward(q, ln, N, bits)
+		b.k.forward(k, ln, N, bits)
+		b.v.forward(v, ln, N, bits)
+		if cfg.RoPE {
+			ropeForward(q, m.cos, m.sin, N, T, 0, NH, HD)
+			ropeForward(k, m.cos, m.sin, N, T, 0, NH, HD)
+		}
+		attentionForward(atty, att, kT, q, k, v, nil, B, T, NH, HD)
+		b.o.forward(ao, atty, N, bits)
+		if b.clip4O {
+			clip(ao)
+		}
+		residualForward(res2, x, ao)
+		rmsnormForward(ln, rms, res2, b.ln2, N, C)
+		b.gate.forward(g, ln, N, bits)
+		b.up.forward(u, ln, N, bits)
+		swigluForward(h, g, u, len(h))
+		b.down.forward(mo, h, N, bits)
+		if b.clip4Down {
+			clip(mo)
+		}
+		residualForward(x, res2, mo)
+	}
+	rmsnormForward(ln, rms, x, m.lnf, N, C)
+	headT, logits := f(C*V), f(N*V)
+	transpose(headT, V, m.head, C, V, C)
+	matmul(logits, V, ln, C, false, headT, V, N, V, C, false)
+	return logits
+}
+
+// TestClip4ForwardA4 checks clip4 at A4 against a float64 reference: alone
+// (15 levels k * 8/15, |k| <= 7, max +-3.7333, values beyond +-4 clamped)
+// and at each of the model's sites (after the embedding, o and down).
+func TestClip4ForwardA4(t *testing.T) {
+	// x/Delta is taken in float32, as the model computes it, so exact
+	// float32 ties (-2.4/Delta = -4.5) round as the model sees them.
+	ref := func(x float32) float64 {
+		d := float32(8.0 / 15)
+		v := min(max(x, -4), 4)
+		return math.Max(-7, math.Min(7, math.RoundToEven(float64(v/d)))) * float64(d)
+	}
+	check := func(name string, got, pre []float32) {
+		t.Helper()
+		for i := range got {
+			if math.Abs(float64(got[i])-ref(pre[i])) > 1e-6 {
+				t.Errorf("%s[%d]: clip4(%g) = %g, want %g", name, i, pre[i], got[i], ref(pre[i]))
+				return
+			}
+		}
+	}
+	ramp := make([]float32, 1001)
+	for i := range ramp {
+		ramp[i] = -5 + float32(i)/100
+	}
+	out := make([]float32, len(ramp))
+	clip4Forward(out, ramp, 4)
+	check("ramp", out, ramp)
+	levels := map[float32]bool{}
+	for _, v := range out {
+		levels[v] = true
+	}
+	if lo, hi := out[0], out[len(out)-1]; len(levels) != 15 || math.Abs(float64(hi)-3.7333) > 1e-4 || lo != -hi {
+		t.Errorf("%d levels from %g to %g, want 15 from -3.7333 to 3.7333", len(levels), lo, hi)
+	}
+
+	m := clip4Model(t)
+	m.SetActBits(4)
+	const B, T = 2, 5
+	ids := randIDs(rand.New(rand.NewPCG(9, 9)), B*T, m.cfg.VocabSize)
+	if _, err := m.Forward(ids, nil, B, T); err != nil {
+		t.Fatal(err)
+	}
+	N, C := B*T, m.cfg.NEmbd
+	emb := make([]float32, N*C)
+	encoderForward(emb, m.wte, ids, N, C)
+	check("embedding", m.acts.res[0], emb)
+	var clamped bool
+	for _, v := range emb {
+		clamped = clamped || math.Abs(float64(v)) > 4
+	}
+	if !clamped {
+		t.Error("no embedding value beyond +-4")
+	}
+	for l, b := range m.blocks {
+		la := &m.acts.layers[l]
+		pre := make([]float32, N*C)
+		b.o.forward(pre, la.atty, N, 4)
+		check(fmt.Sprintf("block %d o", l), la.ao, pre)
+		b.down.forward(pre, la.h, N, 4)
+		check(fmt.Sprintf("block %d down", l), la.mo, pre)
 	}
 }

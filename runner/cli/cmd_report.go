@@ -55,7 +55,7 @@ Examples:
 						return usageErr("--quality: %v", err)
 					}
 				}
-				st, err := c.openStore()
+				st, err := c.openExistingStore()
 				if err != nil {
 					return err
 				}

@@ -42,6 +42,8 @@ type command struct {
 	args    string // positional arguments, for the usage line
 	summary string
 	help    string // longer description
+	// noStore leaves out --store, for commands that never use a store.
+	noStore bool
 	// setup registers the command's flags on c (bound to variables of its
 	// own, so invocations share nothing) and returns what runs it.
 	setup func(c *ctx) func(args []string) error

@@ -19,7 +19,7 @@ key yet (its inputs are not known until then); it runs unless the upstream
 step reproduces its earlier output, in which case it is cached after all.`,
 		setup: func(c *ctx) func([]string) error {
 			var sets, force []string
-			c.fs.StringArrayVar(&sets, "set", nil, "override a workflow param: NAME=VALUE (repeatable)")
+			c.fs.StringArrayVar(&sets, "set", nil, setHelp)
 			c.fs.StringSliceVar(&force, "force", nil, "plan these steps as forced")
 			c.addJSON("print the plan as JSON")
 			return func(args []string) error {
@@ -30,13 +30,13 @@ step reproduces its earlier output, in which case it is cached after all.`,
 				if err != nil {
 					return err
 				}
-				st, err := c.openStoreToPredict()
+				forced, err := forcedSteps(p, force)
 				if err != nil {
 					return err
 				}
-				forced := map[string]bool{}
-				for _, f := range force {
-					forced[f] = true
+				st, err := c.openStoreToPredict()
+				if err != nil {
+					return err
 				}
 				statuses, err := runner.Status(st, p, forced)
 				if err != nil {
@@ -63,12 +63,13 @@ step reproduces its earlier output, in which case it is cached after all.`,
 	})
 	register(&command{
 		name:    "validate",
+		noStore: true,
 		args:    "WORKFLOW",
 		summary: "Check a workflow file and report every problem with its file:line:col.",
 		help:    `Checks syntax, keys, references, kinds, parameter types (after --set), files and cycles. Exit code 3 if anything is wrong.`,
 		setup: func(c *ctx) func([]string) error {
 			var sets []string
-			c.fs.StringArrayVar(&sets, "set", nil, "override a workflow param: NAME=VALUE (repeatable)")
+			c.fs.StringArrayVar(&sets, "set", nil, setHelp)
 			c.addJSON("print {\"valid\": bool, \"errors\": [...]} on stdout")
 			return func(args []string) error {
 				if len(args) != 1 {

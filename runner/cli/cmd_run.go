@@ -17,6 +17,9 @@ import (
 	"github.com/bitflow-dev/bitflow/runner/store"
 )
 
+// setHelp documents --set wherever it is accepted.
+const setHelp = "override a workflow param: NAME=VALUE, VALUE read as YAML (NAME= sets the empty string; repeatable)"
+
 type runFlags struct {
 	sets      []string
 	jobs      int
@@ -49,7 +52,7 @@ Examples:
   bitflow run flow.yaml report --force report`,
 		setup: func(c *ctx) func([]string) error {
 			rf := &runFlags{}
-			c.fs.StringArrayVar(&rf.sets, "set", nil, "override a workflow param: NAME=VALUE (VALUE is YAML; repeatable)")
+			c.fs.StringArrayVar(&rf.sets, "set", nil, setHelp)
 			c.fs.IntVarP(&rf.jobs, "jobs", "j", runtime.NumCPU(), "how many steps may run at once")
 			c.fs.IntVar(&rf.cpus, "cpus", 0, "CPU slots shared by running steps; a step holds its cpus: slots (default: --jobs)")
 			c.fs.BoolVarP(&rf.keepGoing, "keep-going", "k", false, "after a failure, still run every step that does not depend on it")
@@ -92,12 +95,9 @@ func runCmd(c *ctx, rf *runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	force := map[string]bool{}
-	for _, f := range rf.force {
-		if p.Node(f) == nil {
-			return usageErr("--force %s: workflow %q has no step %q", f, p.Workflow.Name, f)
-		}
-		force[f] = true
+	force, err := forcedSteps(p, rf.force)
+	if err != nil {
+		return err
 	}
 	st, err := c.openStore()
 	if err != nil {
@@ -131,7 +131,14 @@ func runCmd(c *ctx, rf *runFlags, args []string) error {
 			return jerr
 		}
 	}
-	c.log.Info().Str("run", rec.ID).Msgf("%s: %s in %s", rec.Status, summarize(counts), since(start))
+	summary := c.log.Info()
+	switch rec.Status {
+	case store.RunFailed:
+		summary = c.log.Error()
+	case store.RunInterrupted:
+		summary = c.log.Warn()
+	}
+	summary.Str("run", rec.ID).Msgf("%s: %s in %s", rec.Status, summarize(counts), since(start))
 	switch {
 	case errors.Is(err, runner.ErrInterrupted):
 		var stopped []string
@@ -158,6 +165,24 @@ func runCmd(c *ctx, rf *runFlags, args []string) error {
 		return storeErr(err)
 	}
 	return nil
+}
+
+// forcedSteps checks --force names: each must be a step that this run
+// executes (a target or something a target needs), or forcing it would
+// silently do nothing.
+func forcedSteps(p *runner.Plan, names []string) (map[string]bool, error) {
+	force := map[string]bool{}
+	for _, f := range names {
+		n := p.Node(f)
+		if n == nil {
+			return nil, usageErr("--force %s: workflow %q has no step %q", f, p.Workflow.Name, f)
+		}
+		if !p.Selected[n] {
+			return nil, usageErr("--force %s: step %q is not part of this run (the targets %s do not need it); name it as a target too", f, f, strings.Join(p.Targets, ", "))
+		}
+		force[f] = true
+	}
+	return force, nil
 }
 
 func toRunJSON(rec *store.RunRecord, counts map[string]int) runJSON {

@@ -61,6 +61,7 @@ bitflows to finish first, and none can start while it works.`,
 	})
 	register(&command{
 		name:    "kinds",
+		noStore: true,
 		args:    "[KIND]",
 		summary: "List the built-in step kinds, or document one: its params, inputs and outputs.",
 		setup: func(c *ctx) func([]string) error {
@@ -96,6 +97,7 @@ bitflows to finish first, and none can start while it works.`,
 	})
 	register(&command{
 		name:    "version",
+		noStore: true,
 		summary: "Print bitflow's version.",
 		setup: func(c *ctx) func([]string) error {
 			c.addJSON("print the version as JSON")

@@ -18,7 +18,7 @@ key cannot be known until an upstream step runs, explains that step instead.
 Set BITFLOW_DEBUG=hash on a run to see every key's full manifest.`,
 		setup: func(c *ctx) func([]string) error {
 			var sets []string
-			c.fs.StringArrayVar(&sets, "set", nil, "override a workflow param: NAME=VALUE (repeatable)")
+			c.fs.StringArrayVar(&sets, "set", nil, setHelp)
 			c.addJSON("print the explanation as JSON")
 			return func(args []string) error {
 				if len(args) != 2 {

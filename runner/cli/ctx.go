@@ -59,7 +59,9 @@ func (c *ctx) addCommonFlags() {
 	if def == "" {
 		def = "artifacts"
 	}
-	c.fs.StringVar(&c.storeDir, "store", def, "the store directory (env BITFLOW_STORE)")
+	if !c.cmd.noStore {
+		c.fs.StringVar(&c.storeDir, "store", def, "the store directory (env BITFLOW_STORE)")
+	}
 	c.fs.StringVar(&c.logFormat, "log-format", "console", "log format on stderr: console or json")
 	c.fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
@@ -115,7 +117,11 @@ func isTerminal(w io.Writer) bool {
 
 func (c *ctx) usage() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: bitflow %s %s[FLAGS]\n\n%s\n", c.cmd.name, strings.TrimSpace(c.cmd.args+" ")+" ", c.cmd.summary)
+	line := "bitflow " + c.cmd.name
+	if c.cmd.args != "" {
+		line += " " + c.cmd.args
+	}
+	fmt.Fprintf(&b, "Usage: %s [FLAGS]\n\n%s\n", line, c.cmd.summary)
 	if c.cmd.help != "" {
 		fmt.Fprintf(&b, "\n%s\n", strings.TrimSpace(c.cmd.help))
 	}

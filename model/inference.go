@@ -235,7 +235,10 @@ func (s *Session) grow(n int) {
 // Forward appends ids to the sequence and returns their logits (n,V), each
 // row predicting the next token. The slice is reused by the next call. The
 // arithmetic is the training forward's, row for row, so the logits match a
-// full Forward of the whole sequence.
+// full Forward of the whole sequence, except with adaptive projections under
+// adaptive_linear_quantize_input: their per-tensor input scale spans the
+// tokens of one call, so a call's tokens see different scales than in a
+// full Forward (see Config.AdaptiveLinearQuantizeInput).
 func (s *Session) Forward(ids []int32) ([]float32, error) {
 	return s.ForwardFunc(ids, nil)
 }

@@ -49,7 +49,8 @@ func fixtureSweep(t *testing.T, failed, adaptive bool) (*store.Store, string) {
 		Params: map[string]any{"steps": 40.0}, Started: started, Finished: started.Add(95 * time.Second), Status: store.RunOK}
 	base := put(`{"metrics":{"avg_decode_tps":900.5,"total_prompts":8},"quality":{"n":8,"field_accuracy":0.88}}`)
 	rec.Steps = append(rec.Steps, store.StepRecord{Name: "baseline", Kind: "baseline", Status: store.StepRan, ActionID: strings.Repeat("ab", 32), Outputs: map[string]store.Output{"report": base}, Duration: 2.5})
-	sw := &store.SweepRecord{File: "toy.yaml", Stem: "toy", Workflow: "bitnet_kd", Report: []string{"eval.report.qei_metrics.qei", "student.metrics.loss"}}
+	sw := &store.SweepRecord{File: "toy.yaml", Stem: "toy", Workflow: "bitnet_kd", Report: []string{"eval.report.qei_metrics.qei", "student.metrics.loss"},
+		ParamOrder: []string{"loss_fn", "bit_loss_weight", "steps"}}
 	for i, fp := range fixturePoints {
 		ckpt := put(fmt.Sprintf("checkpoint %d", i))
 		var m strings.Builder

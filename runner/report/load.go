@@ -105,7 +105,7 @@ func Load(st *store.Store, runID string, opt Options) (*Report, error) {
 	r.Points = l.points(sw)
 	if sw != nil {
 		r.Metrics = append(r.Metrics, sw.Report...)
-		r.Varying = varying(r.Points)
+		r.Varying = varying(r.Points, sw.ParamOrder)
 	}
 	for _, p := range r.Points {
 		p.Values = make([]string, len(r.Metrics))
@@ -234,16 +234,28 @@ func (l *loader) metric(p *Point, m string) (any, error) {
 }
 
 // varying returns the params whose values are not the same in every
-// point (a param absent from some points varies too).
-func varying(ps []*Point) []string {
+// point (a param absent from some points varies too), in the
+// exploration's order (order), then the others by name.
+func varying(ps []*Point, order []string) []string {
 	seen := map[string]bool{}
 	for _, p := range ps {
 		for k := range p.Params {
 			seen[k] = true
 		}
 	}
-	var out []string
-	for _, k := range sortedKeys(seen) {
+	var names []string
+	for _, k := range order {
+		if seen[k] {
+			names = append(names, k)
+			delete(seen, k)
+		}
+	}
+	names = append(names, sortedKeys(seen)...)
+	out := []string{}
+	if len(ps) == 0 {
+		return out
+	}
+	for _, k := range names {
 		first := paramString(ps[0].Params, k)
 		for _, p := range ps[1:] {
 			if paramString(p.Params, k) != first {

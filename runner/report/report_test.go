@@ -24,7 +24,7 @@ func load(t *testing.T, failed, adaptive bool) *Report {
 
 func TestReportLoadsSweepMetricsQualityBitsAndCurves(t *testing.T) {
 	r := load(t, false, true)
-	if want := []string{"bit_loss_weight", "loss_fn"}; !reflect.DeepEqual(r.Varying, want) {
+	if want := []string{"loss_fn", "bit_loss_weight"}; !reflect.DeepEqual(r.Varying, want) {
 		t.Errorf("varying %v, want %v", r.Varying, want)
 	}
 	if r.Quality != "eval.report.qei_metrics.student_quality" || r.Bits != bitsFromTrain {

@@ -119,11 +119,17 @@ func parquetContent(d *doc, p *diff.ParquetDiff, all bool, limit int) {
 		mn := func(s *diff.ColumnStats) *float64 { return s.Min }
 		mx := func(s *diff.ColumnStats) *float64 { return s.Max }
 		me := func(s *diff.ColumnStats) *float64 { return s.Mean }
-		rows = append(rows, []string{c.Name, c.Change, what,
+		count := func(s *diff.ColumnStats) string {
+			if s == nil {
+				return "-"
+			}
+			return fmt.Sprint(s.Count)
+		}
+		rows = append(rows, []string{c.Name, c.Change, arrow(count(c.Base), count(c.Other)), what,
 			arrow(f(a, mn), f(b, mn)), arrow(f(a, mx), f(b, mx)), arrow(f(a, me), f(b, me)), deltaCell(c.Mean)})
 	}
 	if len(rows) > 0 {
-		d.table([]string{"COLUMN", "CHANGE", "STATS OF", "MIN", "MAX", "MEAN", "MEAN DELTA"}, rows, limit)
+		d.table([]string{"COLUMN", "CHANGE", "COUNT", "STATS OF", "MIN", "MAX", "MEAN", "MEAN DELTA"}, rows, limit)
 	}
 }
 

@@ -118,7 +118,7 @@ func fmtAny(v any) string {
 	case nil:
 		return "-"
 	case string:
-		return x
+		return clip(x)
 	case float64:
 		return fmtNum(x)
 	case bool, int, int64:
@@ -126,9 +126,21 @@ func fmtAny(v any) string {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Sprint(v)
+		return clip(fmt.Sprint(v))
 	}
-	return string(b)
+	return clip(string(b))
+}
+
+// maxCell bounds a value shown in a table; --json has every value whole.
+const maxCell = 48
+
+// clip shortens s to maxCell runes, on one line.
+func clip(s string) string {
+	s = strings.ReplaceAll(s, "\n", `\n`)
+	if r := []rune(s); len(r) > maxCell {
+		return string(r[:maxCell-3]) + "..."
+	}
+	return s
 }
 
 // fmtNum shows a number with up to six significant digits.

@@ -110,6 +110,10 @@ func CompareBytes(name string, a, b []byte) (*Content, error) {
 		c.JSON, err = CompareJSON(a, b)
 	case FormatJSONL:
 		c.JSONL, err = CompareJSONL(a, b)
+		if err == nil && len(c.JSONL) == 0 {
+			// No numeric keys (generated samples): compare the lines.
+			c.JSONL, c.Text = nil, compareText(a, b)
+		}
 	case FormatParquet:
 		c.Parquet, err = CompareParquet(a, b)
 	case FormatSafetensors:

@@ -124,3 +124,15 @@ func ptr(p *float64) any {
 	}
 	return *p
 }
+
+// TestCompareJSONLWithoutNumbers falls back to lines for a JSONL file
+// with no numeric key (generated samples).
+func TestCompareJSONLWithoutNumbers(t *testing.T) {
+	c, err := CompareBytes("samples", []byte("{\"text\":\"a\"}\n{\"text\":\"b\"}\n"), []byte("{\"text\":\"a\"}\n{\"text\":\"c\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Format != FormatJSONL || c.JSONL != nil || c.Text == nil || c.Text.FirstDiff != 2 {
+		t.Errorf("%+v %+v", c, c.Text)
+	}
+}

@@ -192,3 +192,26 @@ func TestShipped(t *testing.T) {
 		}
 	}
 }
+
+// hello.yaml is the reference example: the run its header comment
+// describes must name its steps.
+func TestHelloHeaderNamesItsSteps(t *testing.T) {
+	src, _ := Shipped("hello")
+	w, err := Load("workflows/hello.yaml", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, s := range w.Steps {
+		steps = append(steps, s.Name)
+	}
+	for _, line := range strings.Split(string(src), "\n") {
+		if _, runs, ok := strings.Cut(line, "# runs "); ok && strings.HasPrefix(line, "#") {
+			if runs != strings.Join(steps, ", ") {
+				t.Errorf("header says it runs %q; its steps are %s", runs, strings.Join(steps, ", "))
+			}
+			return
+		}
+	}
+	t.Error("hello.yaml's header no longer says what a run runs")
+}

@@ -74,12 +74,24 @@ func HTML(w io.Writer, r *Report, figs []*Figure) error {
 	}
 	if v.IsSweep {
 		v.PointCols, v.PointRows = pointsTable(r)
+	} else if len(r.Points) == 1 {
+		// A plain run has no points table: its plotted figures go here.
+		if p := r.Points[0]; p.Quality != nil {
+			v.Header = append(v.Header, [2]string{r.Quality, strconv.FormatFloat(*p.Quality, 'g', -1, 64)})
+		}
+		if p := r.Points[0]; p.TotalBits != nil {
+			v.Header = append(v.Header, [2]string{"total bits", groupDigits(*p.TotalBits) + " (" + p.BitsFrom + ")"})
+		}
 	}
 	for _, f := range figs {
 		v.Figures = append(v.Figures, figView{Title: f.Title, Name: f.Name, SVG: inlineSVG(f.SVG)})
 	}
 	for _, s := range run.Steps {
-		v.Steps = append(v.Steps, []string{s.Name, s.Kind, s.Status, shortHex(s.ActionID), duration(s.Duration), firstLine(s.Error + s.Reason)})
+		note := s.Reason // why it ran; a failure's error says more
+		if s.Error != "" {
+			note = s.Error
+		}
+		v.Steps = append(v.Steps, []string{s.Name, s.Kind, s.Status, shortHex(s.ActionID), duration(s.Duration), firstLine(note)})
 	}
 	var b bytes.Buffer
 	if err := page.Execute(&b, v); err != nil {

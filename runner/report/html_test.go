@@ -135,4 +135,7 @@ func TestReportOfPlainRunIsOnePoint(t *testing.T) {
 	if strings.Contains(s, "<h2>Points</h2>") || !strings.Contains(s, "<h1>Run ") {
 		t.Error("a plain run's page has a points table or is called a sweep")
 	}
+	if !strings.Contains(s, "<th>total bits</th><td>8,000 (packed_bytes)</td>") {
+		t.Error("a plain run's header lacks its total bits")
+	}
 }

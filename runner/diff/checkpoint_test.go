@@ -25,7 +25,7 @@ func writeSafetensors(t *testing.T, w io.Writer, tensors map[string][]float32, s
 	}
 }
 
-func TestCompareCheckpoints(t *testing.T) {
+func TestDiffCompareCheckpoints(t *testing.T) {
 	const q = "blocks.0.attn.q_proj"
 	shapes := map[string][]int{q + ".weight": {2, 4}}
 	// Bitlinear by its .scale sibling: Delta = 0.7 mean|W|.
@@ -83,10 +83,10 @@ func TestCompareCheckpoints(t *testing.T) {
 	}
 }
 
-// TestCheckpointVariantFromConfig takes the variant from the config
+// TestDiffCheckpointVariantFromConfig takes the variant from the config
 // metadata: bitlinear_1p58 quantizes by round(w/(gamma+1e-5)), gamma =
 // mean|W|, so 0.2/0.575 rounds to 0 and 0.4/0.625 to 1: one flip.
-func TestCheckpointVariantFromConfig(t *testing.T) {
+func TestDiffCheckpointVariantFromConfig(t *testing.T) {
 	const k = "blocks.0.attn.k_proj.weight"
 	md := map[string]string{"config": `{"n_layer": 1, "linear_variant_attn": "bitlinear_1p58", "linear_variant_mlp": "linear"}`}
 	var a, b bytes.Buffer

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestDetect(t *testing.T) {
+func TestDiffDetect(t *testing.T) {
 	var st bytes.Buffer
 	writeSafetensors(t, &st, map[string][]float32{"w": {1}}, nil, nil)
 	for _, tc := range []struct {
@@ -32,7 +32,7 @@ func TestDetect(t *testing.T) {
 	}
 }
 
-func TestCompareJSON(t *testing.T) {
+func TestDiffCompareJSON(t *testing.T) {
 	a := []byte(`{"qei": 2.0, "name": "x", "ok": true, "nested": {"acc": 0.5, "n": 0}, "list": [1, 2], "gone": 1}`)
 	b := []byte(`{"qei": 2.5, "name": "y", "ok": true, "nested": {"acc": 0.25, "n": 3}, "list": [1, 2, 7], "new": "z"}`)
 	got, err := CompareJSON(a, b)
@@ -63,7 +63,7 @@ func TestCompareJSON(t *testing.T) {
 	}
 }
 
-func TestCompareJSONL(t *testing.T) {
+func TestDiffCompareJSONL(t *testing.T) {
 	a := []byte("{\"step\":1,\"loss\":4}\n{\"step\":2,\"loss\":2}\n{\"step\":3,\"loss\":3}\n")
 	b := []byte("{\"step\":1,\"loss\":4}\n{\"step\":2,\"loss\":1,\"kl\":0.5}\n")
 	got, err := CompareJSONL(a, b)
@@ -94,7 +94,7 @@ func TestCompareJSONL(t *testing.T) {
 	}
 }
 
-func TestCompareBytesNotesAFormatChange(t *testing.T) {
+func TestDiffCompareBytesNotesAFormatChange(t *testing.T) {
 	c, err := CompareBytes("out", []byte(`{"a":1}`), []byte("plain\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -125,9 +125,9 @@ func ptr(p *float64) any {
 	return *p
 }
 
-// TestCompareJSONLWithoutNumbers falls back to lines for a JSONL file
+// TestDiffCompareJSONLWithoutNumbers falls back to lines for a JSONL file
 // with no numeric key (generated samples).
-func TestCompareJSONLWithoutNumbers(t *testing.T) {
+func TestDiffCompareJSONLWithoutNumbers(t *testing.T) {
 	c, err := CompareBytes("samples", []byte("{\"text\":\"a\"}\n{\"text\":\"b\"}\n"), []byte("{\"text\":\"a\"}\n{\"text\":\"c\"}\n"))
 	if err != nil {
 		t.Fatal(err)

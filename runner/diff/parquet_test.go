@@ -35,7 +35,7 @@ func writeParquet(t *testing.T, sc *arrow.Schema, fill func(b *array.RecordBuild
 	return buf.Bytes()
 }
 
-func TestCompareParquet(t *testing.T) {
+func TestDiffCompareParquet(t *testing.T) {
 	ints := arrow.ListOf(arrow.PrimitiveTypes.Int64)
 	scA := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
@@ -122,9 +122,9 @@ func TestCompareParquet(t *testing.T) {
 	}
 }
 
-// TestCompareTracesFiles compares two files of the traces kind's writer
+// TestDiffCompareTracesFiles compares two files of the traces kind's writer
 // through CompareBytes, as bitflow diff sees a traces output.
-func TestCompareTracesFiles(t *testing.T) {
+func TestDiffCompareTracesFiles(t *testing.T) {
 	write := func(rows ...traces.Row) []byte {
 		var buf bytes.Buffer
 		w, err := traces.NewWriter(&buf)

@@ -54,7 +54,7 @@ func (f *fixture) run(params map[string]any, sw *store.SweepRecord, steps ...sto
 	return rl.ID
 }
 
-func TestRuns(t *testing.T) {
+func TestDiffRuns(t *testing.T) {
 	f := newFixture(t)
 	a := f.run(map[string]any{"lr": 0.1, "n": int64(3)}, nil,
 		f.step("a", "a", "same\n", nil),
@@ -105,9 +105,9 @@ func TestRuns(t *testing.T) {
 	}
 }
 
-// TestRunsMeasurementFields puts a measurement report's numeric fields in
+// TestDiffRunsMeasurementFields puts a measurement report's numeric fields in
 // the metrics.
-func TestRunsMeasurementFields(t *testing.T) {
+func TestDiffRunsMeasurementFields(t *testing.T) {
 	f := newFixture(t)
 	a := f.run(nil, nil, f.step("eval", "a", `{"qei": {"qei": 2}}`, nil))
 	b := f.run(nil, nil, f.step("eval", "b", `{"qei": {"qei": 3}}`, nil))
@@ -122,7 +122,7 @@ func TestRunsMeasurementFields(t *testing.T) {
 	checkDelta(t, "qei", m[0].Abs, m[0].Rel, 1, 0.5)
 }
 
-func TestRunsSweeps(t *testing.T) {
+func TestDiffRunsSweeps(t *testing.T) {
 	f := newFixture(t)
 	shared := f.step("prep", "1", "data\n", nil)
 	sweepA := &store.SweepRecord{Points: []store.SweepPoint{

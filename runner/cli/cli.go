@@ -137,7 +137,7 @@ Exit codes: 0 ok, 1 a step failed or the run was interrupted, 2 usage error,
 
 // order is the display order of commands in help: the workflow first.
 func order(name string) int {
-	for i, n := range []string{"run", "plan", "why", "validate", "sweep", "runs", "show", "cat", "export", "gc", "kinds", "version"} {
+	for i, n := range []string{"run", "plan", "why", "validate", "sweep", "runs", "show", "diff", "report", "cat", "export", "gc", "serve", "kinds", "version"} {
 		if n == name {
 			return i
 		}

@@ -54,7 +54,7 @@ Examples:
 				if md && c.json {
 					return usageErr("--json and --md exclude each other")
 				}
-				st, err := c.openStore()
+				st, err := c.openExistingStore()
 				if err != nil {
 					return err
 				}

@@ -15,9 +15,11 @@ type PointDone struct {
 	Status string // as PointStatus
 	// Done of Total points have finished so far in this run.
 	Done, Total int
-	// ETA estimates the time left, from the points that executed
+	// ETA estimates the time left from the points that executed
 	// something (cached points finish at once and say nothing about the
-	// rest); 0 when there is no estimate yet or nothing is left.
+	// rest), timed from the first of them to finish: the steps every
+	// point shares (a teacher) run before it and once only. 0 when there
+	// is no estimate yet or nothing is left.
 	ETA time.Duration
 	// Failed names the point's failed run steps.
 	Failed []string
@@ -34,7 +36,8 @@ type SweepProgress struct {
 	pending  []int            // per point: steps without an outcome
 	statuses []map[string]string
 	done     int
-	executed int // finished points that executed at least one step
+	executed int       // finished points that executed at least one step
+	first    time.Time // when the first of them finished
 }
 
 // Progress starts following a run of the sweep that started at start.
@@ -83,10 +86,16 @@ func (p *SweepProgress) Observe(ev Event, now time.Time) []PointDone {
 		p.done++
 		d := PointDone{Index: i, Name: p.s.Points[i].Name, Status: pointStatus(p.statuses[i]), Done: p.done, Total: len(p.s.Points)}
 		if d.Status != store.StepCached {
-			p.executed++
+			if p.executed++; p.executed == 1 {
+				p.first = now
+			}
 		}
-		if left := d.Total - d.Done; left > 0 && p.executed > 0 {
-			d.ETA = now.Sub(p.start) / time.Duration(p.executed) * time.Duration(left)
+		switch left := time.Duration(d.Total - d.Done); {
+		case left == 0 || p.executed == 0:
+		case p.executed == 1:
+			d.ETA = now.Sub(p.start) * left
+		default:
+			d.ETA = now.Sub(p.first) / time.Duration(p.executed-1) * left
 		}
 		for name, st := range p.statuses[i] {
 			if st == store.StepFailed {

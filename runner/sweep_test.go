@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,19 @@ func TestSweepProgressCountsPoints(t *testing.T) {
 	}
 	if d := done[1]; d.Status != "failed" || d.ETA != 0 || strings.Join(d.Failed, ",") != "b@2" {
 		t.Errorf("second %+v", d)
+	}
+	// After the first point, the rate leaves out the shared start.
+	s = e.sweep(sweepFlow, []PointSpec{pt("x-1", "v", "1"), pt("x-2", "v", "2"), pt("x-3", "v", "3"), pt("x-4", "v", "4")})
+	pr = s.Progress(start)
+	pr.Observe(Event{Type: StepRan, Step: "a"}, start.Add(50*time.Second))
+	for i, at := range []time.Duration{60, 70, 80} {
+		n := strconv.Itoa(i + 1)
+		pr.Observe(Event{Type: StepRan, Step: "b@" + n}, start)
+		d := pr.Observe(Event{Type: StepRan, Step: "c@" + n}, start.Add(at*time.Second))
+		want := []time.Duration{180, 20, 10}[i] * time.Second
+		if len(d) != 1 || d[0].ETA != want {
+			t.Errorf("point %d: %+v, want ETA %v", i+1, d, want)
+		}
 	}
 }
 

@@ -129,3 +129,15 @@ func (s *stubProvider) requests() []Request {
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.got...)
 }
+
+// untimed is c without its Timing, which differs from one generation to
+// the next (and which a served answer does not carry): what two answers
+// to the same request must share.
+func untimed(c *Completion) *Completion {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.Timing = nil
+	return &d
+}

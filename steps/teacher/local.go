@@ -83,7 +83,8 @@ func (l *Local) MemoryBytes() int64 { return l.bytes }
 // else sampled at Temperature with nucleus TopP from a generator seeded
 // with Seed. A completion that reaches the model's block_size ends with
 // finish reason "length", as an API's context window does. Token texts are
-// the tokens' raw bytes.
+// the tokens' raw bytes. Timing holds the generation's prefill and decode
+// times (not the wait for a free replica).
 //
 // A cancelled ctx returns at once; the generation under way (at most
 // MaxTokens steps) finishes in the background before its replica is reused.
@@ -133,9 +134,15 @@ func (l *Local) Complete(ctx context.Context, req Request) (*Completion, error) 
 // completion turns a generation into a Completion with the tokens' texts.
 func (l *Local) completion(g model.Generation, promptTokens int) *Completion {
 	c := &Completion{FinishReason: "length", PromptTokens: promptTokens, CompletionTokens: len(g.Tokens)}
+	// Generate feeds every generated token back except the last, after
+	// which it stops for length or block_size; a generation that sampled
+	// EOS fed back all of its tokens before sampling it.
+	fed := max(len(g.Tokens)-1, 0)
 	if g.Stop == "eos" {
 		c.FinishReason = "stop"
+		fed = len(g.Tokens)
 	}
+	c.Timing = &Timing{Prefill: g.Prefill, Decode: g.Decode, DecodeTokens: fed}
 	var text strings.Builder
 	for i, id := range g.Tokens {
 		t := Token{Text: string(l.tok.TokenBytes(id)), Logprob: g.Logprobs[i]}

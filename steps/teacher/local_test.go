@@ -25,7 +25,8 @@ func TestTemplate(t *testing.T) {
 // TestLocalMatchesGenerate: the local provider's completion is the model's
 // own Generate over the templated, special-encoded prompt, with the sampler
 // seeded from the request, token texts as raw token bytes and finish
-// reasons in API terms.
+// reasons in API terms; its timing counts the tokens the decode steps fed
+// through the model.
 func TestLocalMatchesGenerate(t *testing.T) {
 	m := tinyModel(t, model.VariantLinear, 7)
 	tok := newFakeTokenizer()
@@ -43,6 +44,8 @@ func TestLocalMatchesGenerate(t *testing.T) {
 		if req.Temperature > 0 {
 			opt.Rand = rand.New(rand.NewPCG(req.Seed, samplingStream))
 		}
+		steps := 0 // each step chooses a token; all but the first decode one fed back
+		opt.OnLogits = func(int, []float32) { steps++ }
 		g, err := inf.Generate(ids, opt)
 		if err != nil {
 			t.Fatal(err)
@@ -50,6 +53,9 @@ func TestLocalMatchesGenerate(t *testing.T) {
 		c, err := l.Complete(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tm := c.Timing; tm == nil || tm.DecodeTokens != steps-1 || tm.Prefill <= 0 || tm.Decode < 0 {
+			t.Errorf("%+v: timing %+v, want %d decode tokens and a measured prefill (stop %s)", req, tm, steps-1, g.Stop)
 		}
 		if c.PromptTokens != len(ids) || c.CompletionTokens != len(g.Tokens) || len(c.Tokens) != len(g.Tokens) {
 			t.Fatalf("%+v: usage %d/%d, %d tokens; want %d/%d", req, c.PromptTokens, c.CompletionTokens, len(c.Tokens), len(ids), len(g.Tokens))
@@ -102,6 +108,11 @@ func TestLocalStopsAtEOS(t *testing.T) {
 	if c.FinishReason != "stop" || len(c.Tokens) > 2 || !strings.HasPrefix(full.Text, c.Text) {
 		t.Errorf("with eos %d: %q (%s), full %q", tok.eos, c.Text, c.FinishReason, full.Text)
 	}
+	// Every token was fed back before EOS was sampled; at length the last
+	// one is not.
+	if c.Timing == nil || c.Timing.DecodeTokens != len(c.Tokens) || full.Timing == nil || full.Timing.DecodeTokens != len(full.Tokens)-1 {
+		t.Errorf("decode tokens: %+v for %d tokens at EOS, %+v for %d at length", c.Timing, len(c.Tokens), full.Timing, len(full.Tokens))
+	}
 }
 
 func mustLocal(t *testing.T, m *model.Model, tok Tokenizer) *Local {
@@ -144,7 +155,7 @@ func TestLocalConcurrent(t *testing.T) {
 				for i, r := range reqs {
 					wg.Go(func() {
 						c, err := l.Complete(context.Background(), r)
-						if err == nil && !reflect.DeepEqual(c, want[i]) {
+						if err == nil && !reflect.DeepEqual(untimed(c), untimed(want[i])) {
 							err = fmt.Errorf("round %d: the concurrent answer to %+v differs from the serial one", round, r)
 						}
 						if err != nil {

@@ -5,7 +5,10 @@
 // they never know which one they have.
 package teacher
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Provider produces completions with per-token log-probabilities.
 // Implementations must be safe for concurrent use.
@@ -41,6 +44,25 @@ type Completion struct {
 	// Usage as the provider reports it (the API's usage block when present).
 	PromptTokens     int
 	CompletionTokens int
+	// Timing splits the generation's wall-clock time between the prompt
+	// and the decode steps, where the provider can measure it (the local
+	// provider); nil where it cannot (a remote API's answer tells only the
+	// request's total latency, network and queueing included).
+	Timing *Timing
+}
+
+// Timing is how a generation's wall-clock time splits between prefill (the
+// prompt's forward pass, up to the first generated token's distribution)
+// and decode (the generation steps after it).
+type Timing struct {
+	Prefill time.Duration
+	Decode  time.Duration
+	// DecodeTokens are the tokens the decode steps fed through the model:
+	// the first generated token comes from the prefill's logits, and the
+	// last one is not fed back unless the generation went on to stop at
+	// EOS. Decode tokens/s is DecodeTokens over Decode, as the eval kind
+	// measures the student's.
+	DecodeTokens int
 }
 
 // Token is one generated token.

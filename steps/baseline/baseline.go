@@ -26,16 +26,18 @@ type Kind struct {
 func (Kind) Kind() string { return "baseline" }
 
 // Version implements steps.Step.
-func (Kind) Version() string { return "1" }
+func (Kind) Version() string { return "2" }
 
 // Params implements steps.Step.
 func (Kind) Params() steps.Schema {
 	return steps.Schema{
 		Doc: "Greedy decoding (temperature 0, top_p 1) of the teacher over the first max_prompts prompts of a " +
-			"split: per prompt latency, completion tokens and decode tokens/s, and quality on the task (JSON " +
-			"validity, exact match, field accuracy against the reference answer). Writes teacher_baseline.json " +
-			"in the seed's shape plus quality and memory_bytes. The report holds wall-clock timings, so it is a " +
-			"measurement: --verify compares it without them.",
+			"split: per prompt latency, completion tokens, prefill and decode tokens/s, and quality on the task " +
+			"(JSON validity, exact match, field accuracy against the reference answer). The local teacher's " +
+			"prefill and decode are timed apart; a remote API tells only each request's latency, so its prefill " +
+			"tokens/s is null and its decode tokens/s is completion tokens over latency (decode_tps_basis says " +
+			"which). Writes teacher_baseline.json in the seed's shape plus quality and memory_bytes. The report " +
+			"holds wall-clock timings, so it is a measurement: --verify compares it without them.",
 		Params: append([]steps.Param{
 			{Name: "max_prompts", Type: steps.Int, Default: int64(32), Doc: "how many prompts of the split to answer (in file order)"},
 			{Name: "max_new_tokens", Type: steps.Int, Default: int64(128), Doc: "the most tokens generated per answer"},
@@ -72,26 +74,43 @@ type EvalConfig struct {
 	PromptsFile  string  `json:"prompts_digest"`
 }
 
-// Metrics are the seed's aggregate speed figures.
+// Metrics are the seed's aggregate speed figures, plus the prefill rate.
 type Metrics struct {
-	AvgDecodeTPS  float64 `json:"avg_decode_tps"`
-	TotalPrompts  int     `json:"total_prompts"`
-	TotalTokens   int     `json:"total_tokens"`
-	TotalLatencyS float64 `json:"total_latency_s"`
+	// AvgDecodeTPS is all prompts' decode tokens over their decode time
+	// (basis "decode"), or their completion tokens over their latency
+	// (basis "latency": a remote teacher, whose figure includes prefill,
+	// queueing and the network, so it understates the decode rate).
+	AvgDecodeTPS float64 `json:"avg_decode_tps"`
+	// AvgPrefillTPS is all prompts' prompt tokens over their prefill time;
+	// null when the provider cannot time prefill (a remote teacher).
+	AvgPrefillTPS *float64 `json:"avg_prefill_tps"`
+	// DecodeTPSBasis is "decode" when the decode steps were timed apart
+	// from prefill (the local teacher), "latency" when only each request's
+	// total latency is known.
+	DecodeTPSBasis string  `json:"decode_tps_basis"`
+	TotalPrompts   int     `json:"total_prompts"`
+	TotalTokens    int     `json:"total_tokens"`
+	TotalLatencyS  float64 `json:"total_latency_s"`
 }
 
 // Result is one prompt's answer.
 type Result struct {
-	Index            int           `json:"idx"`
-	Prompt           string        `json:"prompt"`
-	Reference        string        `json:"reference"`
-	Completion       string        `json:"completion"`
-	FinishReason     string        `json:"finish_reason"`
-	PromptTokens     int           `json:"prompt_tokens"`
-	CompletionTokens int           `json:"completion_tokens"`
-	LatencyS         float64       `json:"latency_s"`
-	DecodeTPS        float64       `json:"decode_tps"`
-	Quality          quality.Score `json:"quality"`
+	Index            int     `json:"idx"`
+	Prompt           string  `json:"prompt"`
+	Reference        string  `json:"reference"`
+	Completion       string  `json:"completion"`
+	FinishReason     string  `json:"finish_reason"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	LatencyS         float64 `json:"latency_s"`
+	// PrefillTPS is prompt tokens over the prompt's forward pass; null
+	// when the provider cannot time it (a remote teacher).
+	PrefillTPS *float64 `json:"prefill_tps"`
+	// DecodeTPS is the tokens fed through the decode steps over their time
+	// (0 when no decode step ran), or completion tokens over latency for a
+	// remote teacher: see Metrics.DecodeTPSBasis.
+	DecodeTPS float64       `json:"decode_tps"`
+	Quality   quality.Score `json:"quality"`
 }
 
 // Run implements steps.Step.
@@ -121,7 +140,7 @@ func (k Kind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out step
 		rep.MemoryBytes = m.MemoryBytes()
 	}
 	var scores []quality.Score
-	var decodeSeconds float64
+	var t totals
 	// One request at a time: each latency is then the teacher's own, not a
 	// share of a busy machine.
 	for i, rec := range recs[:n] {
@@ -135,22 +154,22 @@ func (k Kind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out step
 		scores = append(scores, score)
 		r := Result{Index: i, Prompt: rec.Prompt, Reference: rec.Answer, Completion: c.Text, FinishReason: c.FinishReason,
 			PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens, LatencyS: lat, Quality: score}
-		if lat > 0 {
-			r.DecodeTPS = float64(c.CompletionTokens) / lat
-		}
+		r.PrefillTPS, r.DecodeTPS = speeds(c, lat)
+		t.add(c, lat)
 		rep.Results = append(rep.Results, r)
 		rep.Metrics.TotalTokens += c.CompletionTokens
 		rep.Metrics.TotalLatencyS += lat
-		decodeSeconds += lat
 		env.Report(steps.Progress{Done: float64(i + 1), Total: float64(n), Unit: "prompts",
-			Fields: map[string]float64{"tokens_per_s": float64(rep.Metrics.TotalTokens) / decodeSeconds}})
+			Fields: map[string]float64{"tokens_per_s": t.decodeTPS()}})
 	}
 	rep.Metrics.TotalPrompts = n
-	if decodeSeconds > 0 {
-		rep.Metrics.AvgDecodeTPS = float64(rep.Metrics.TotalTokens) / decodeSeconds
-	}
+	rep.Metrics.AvgDecodeTPS, rep.Metrics.AvgPrefillTPS, rep.Metrics.DecodeTPSBasis = t.decodeTPS(), t.prefillTPS(), t.basis()
 	rep.Quality = quality.Summarize(scores)
-	env.Metric(map[string]float64{"decode_tps": rep.Metrics.AvgDecodeTPS, "field_accuracy": rep.Quality.FieldAccuracy})
+	metrics := map[string]float64{"decode_tps": rep.Metrics.AvgDecodeTPS, "field_accuracy": rep.Quality.FieldAccuracy}
+	if v := rep.Metrics.AvgPrefillTPS; v != nil {
+		metrics["prefill_tps"] = *v
+	}
+	env.Metric(metrics)
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -166,9 +185,78 @@ func (Kind) Normalize(output string, data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", output, err)
 	}
 	rep.Timestamp = ""
-	rep.Metrics.AvgDecodeTPS, rep.Metrics.TotalLatencyS = 0, 0
+	rep.Metrics.AvgDecodeTPS, rep.Metrics.AvgPrefillTPS, rep.Metrics.TotalLatencyS = 0, nil, 0
 	for i := range rep.Results {
-		rep.Results[i].LatencyS, rep.Results[i].DecodeTPS = 0, 0
+		rep.Results[i].LatencyS, rep.Results[i].PrefillTPS, rep.Results[i].DecodeTPS = 0, nil, 0
 	}
 	return json.Marshal(rep)
+}
+
+// speeds are one completion's prefill and decode tokens/s: from the
+// provider's timing when it has one, else (a remote teacher) no prefill
+// rate and completion tokens over the request's latency.
+func speeds(c *teacher.Completion, latency float64) (prefill *float64, decode float64) {
+	if tm := c.Timing; tm != nil {
+		if s := tm.Prefill.Seconds(); s > 0 {
+			v := float64(c.PromptTokens) / s
+			prefill = &v
+		}
+		if s := tm.Decode.Seconds(); s > 0 {
+			decode = float64(tm.DecodeTokens) / s
+		}
+		return prefill, decode
+	}
+	if latency > 0 {
+		decode = float64(c.CompletionTokens) / latency
+	}
+	return nil, decode
+}
+
+// totals add up the prompts' tokens and times for the report's averages.
+// The prefill and decode figures hold only while every completion was
+// timed by its provider; one that was not puts the whole report on the
+// latency basis.
+type totals struct {
+	untimed                                      bool
+	promptTokens, decodeTokens, completionTokens int
+	prefill, decode                              time.Duration
+	latency                                      float64
+}
+
+func (t *totals) add(c *teacher.Completion, latency float64) {
+	t.completionTokens += c.CompletionTokens
+	t.latency += latency
+	if c.Timing == nil {
+		t.untimed = true
+		return
+	}
+	t.promptTokens += c.PromptTokens
+	t.decodeTokens += c.Timing.DecodeTokens
+	t.prefill += c.Timing.Prefill
+	t.decode += c.Timing.Decode
+}
+
+func (t *totals) basis() string {
+	if t.untimed {
+		return "latency"
+	}
+	return "decode"
+}
+
+func (t *totals) decodeTPS() float64 {
+	switch {
+	case t.untimed && t.latency > 0:
+		return float64(t.completionTokens) / t.latency
+	case !t.untimed && t.decode > 0:
+		return float64(t.decodeTokens) / t.decode.Seconds()
+	}
+	return 0
+}
+
+func (t *totals) prefillTPS() *float64 {
+	if t.untimed || t.prefill <= 0 {
+		return nil
+	}
+	v := float64(t.promptTokens) / t.prefill.Seconds()
+	return &v
 }

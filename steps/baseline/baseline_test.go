@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bitflow-dev/bitflow/runner"
 	"github.com/bitflow-dev/bitflow/runner/store"
@@ -21,6 +22,7 @@ import (
 type echoTeacher struct {
 	answers map[string]string
 	calls   int
+	timing  *teacher.Timing // what the teacher says its generations took (nil: a remote teacher's silence)
 }
 
 func (e *echoTeacher) Describe() (string, string) { return "fake", "echo" }
@@ -34,7 +36,7 @@ func (e *echoTeacher) Complete(ctx context.Context, req teacher.Request) (*teach
 	if e.calls%2 == 0 {
 		ans = ans[:len(ans)/2] // truncated: invalid JSON
 	}
-	return &teacher.Completion{Text: ans, FinishReason: "stop", PromptTokens: 5, CompletionTokens: len(ans)}, nil
+	return &teacher.Completion{Text: ans, FinishReason: "stop", PromptTokens: 5, CompletionTokens: len(ans), Timing: e.timing}, nil
 }
 
 const flow = `
@@ -49,8 +51,10 @@ steps:
     inputs: {prompts: split.val}
 `
 
-func TestBaselineReport(t *testing.T) {
-	fake := &echoTeacher{answers: map[string]string{"p1": `{"a":1,"b":[2,3]}`, "p2": `{"a":2}`, "p3": `{"c":"x"}`}}
+// runBaseline runs the flow's baseline step with fake as the teacher and
+// returns the report's bytes and the runner's pieces for reruns.
+func runBaseline(t *testing.T, fake *echoTeacher) ([]byte, *workflows.Workflow, *steps.Registry, *store.Store) {
+	t.Helper()
 	kind := Kind{Open: func(context.Context, teacher.Config, steps.Inputs) (teacher.Provider, error) { return fake, nil }}
 	reg := steps.NewRegistry(exec.Kind{}, kind)
 	w, err := workflows.Load("flow.yaml", []byte(flow), runner.LoaderKinds(reg))
@@ -70,6 +74,13 @@ func TestBaselineReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, w, reg, st
+}
+
+func TestBaselineReport(t *testing.T) {
+	fake := &echoTeacher{answers: map[string]string{"p1": `{"a":1,"b":[2,3]}`, "p2": `{"a":2}`, "p3": `{"c":"x"}`},
+		timing: &teacher.Timing{Prefill: 500 * time.Millisecond, Decode: 2 * time.Second, DecodeTokens: 8}}
+	b, w, reg, st := runBaseline(t, fake)
 	var rep Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
@@ -92,6 +103,17 @@ func TestBaselineReport(t *testing.T) {
 		t.Errorf("total tokens %d", rep.Metrics.TotalTokens)
 	}
 
+	// Prefill and decode rates come from the teacher's own timing (5 prompt
+	// tokens in 0.5 s, 8 decode tokens in 2 s), not from the latency.
+	for _, r := range rep.Results {
+		if r.PrefillTPS == nil || *r.PrefillTPS != 10 || r.DecodeTPS != 4 || !(r.LatencyS > 0) {
+			t.Errorf("result %d: prefill %v decode %v tokens/s, latency %v", r.Index, r.PrefillTPS, r.DecodeTPS, r.LatencyS)
+		}
+	}
+	if m := rep.Metrics; m.AvgPrefillTPS == nil || *m.AvgPrefillTPS != 10 || m.AvgDecodeTPS != 4 || m.DecodeTPSBasis != "decode" {
+		t.Errorf("metrics %+v (prefill %v)", m, m.AvgPrefillTPS)
+	}
+
 	// --verify re-executes: the timings differ, the rest must not.
 	fake.calls = 0
 	p2, _ := runner.NewPlan(w, reg, runner.Options{})
@@ -101,11 +123,38 @@ func TestBaselineReport(t *testing.T) {
 	}
 }
 
+// TestBaselineReportRemote: a teacher that cannot time prefill (a remote
+// API) gets null prefill rates, never invented ones, and decode rates from
+// the requests' latencies, said so by the basis.
+func TestBaselineReportRemote(t *testing.T) {
+	fake := &echoTeacher{answers: map[string]string{"p1": `{"a":1,"b":[2,3]}`, "p2": `{"a":2}`, "p3": `{"c":"x"}`}}
+	b, _, _, _ := runBaseline(t, fake)
+	var doc struct {
+		Metrics map[string]any   `json:"metrics"`
+		Results []map[string]any `json:"results"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := doc.Metrics["avg_prefill_tps"]; !ok || v != nil || doc.Metrics["decode_tps_basis"] != "latency" {
+		t.Errorf("metrics %v", doc.Metrics)
+	}
+	for i, r := range doc.Results {
+		v, ok := r["prefill_tps"]
+		want := r["completion_tokens"].(float64) / r["latency_s"].(float64)
+		if !ok || v != nil || r["decode_tps"] != want {
+			t.Errorf("result %d: prefill_tps %v (present %v), decode_tps %v, want %v", i, v, ok, r["decode_tps"], want)
+		}
+	}
+}
+
 func TestNormalizeDropsOnlyTimings(t *testing.T) {
-	a := Report{Timestamp: "t1", Metrics: Metrics{AvgDecodeTPS: 5, TotalLatencyS: 2, TotalTokens: 7}, Results: []Result{{LatencyS: 1, DecodeTPS: 3, Completion: "x"}}}
+	p1, p2, p3, p4 := 10.0, 20.0, 30.0, 40.0
+	a := Report{Timestamp: "t1", Metrics: Metrics{AvgDecodeTPS: 5, AvgPrefillTPS: &p1, DecodeTPSBasis: "decode", TotalLatencyS: 2, TotalTokens: 7},
+		Results: []Result{{LatencyS: 1, PrefillTPS: &p2, DecodeTPS: 3, Completion: "x"}}}
 	b := a
-	b.Timestamp, b.Metrics.AvgDecodeTPS, b.Metrics.TotalLatencyS = "t2", 9, 4
-	b.Results = []Result{{LatencyS: 2, DecodeTPS: 4, Completion: "x"}}
+	b.Timestamp, b.Metrics.AvgDecodeTPS, b.Metrics.AvgPrefillTPS, b.Metrics.TotalLatencyS = "t2", 9, &p3, 4
+	b.Results = []Result{{LatencyS: 2, PrefillTPS: &p4, DecodeTPS: 4, Completion: "x"}}
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	na, _ := Kind{}.Normalize("report", ja)

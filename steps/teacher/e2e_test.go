@@ -3,6 +3,7 @@ package teacher
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -138,17 +139,20 @@ func TestLegacyCompletionsServedLocal(t *testing.T) {
 }
 
 // TestOpenAIAgainstServedLocalWithFaults: faults injected in front of the
-// real server (a 429 with Retry-After, a 500, a 503) are retried and the
-// answer is still the local provider's; a response cut short is a clear
-// error, not retried.
+// real server over loopback (a 429 with Retry-After, a 500, a 503, a
+// response slower than the attempt's timeout) are retried, waiting what
+// the 429's Retry-After asked, and the answer is still the local
+// provider's; a response cut short is a clear error, not retried.
 func TestOpenAIAgainstServedLocalWithFaults(t *testing.T) {
+	const retryAfter = 3 * time.Second // distinct from any backoff draw (at most 4ms here)
 	var n atomic.Int64
 	truncate := atomic.Bool{}
+	abandoned := make(chan struct{}) // closed when the slow request's client gave up on it
 	local, remote := newE2E(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch n.Add(1) {
 			case 1:
-				w.Header().Set("Retry-After", "1")
+				w.Header().Set("Retry-After", "3")
 				http.Error(w, `{"error":{"message":"slow down"}}`, http.StatusTooManyRequests)
 				return
 			case 2:
@@ -156,6 +160,14 @@ func TestOpenAIAgainstServedLocalWithFaults(t *testing.T) {
 				return
 			case 3:
 				http.Error(w, "", http.StatusServiceUnavailable)
+				return
+			case 4:
+				// Slow: no answer until the client's attempt times out
+				// and it closes the connection (which the server notices
+				// once the request body has been read).
+				io.Copy(io.Discard, r.Body)
+				<-r.Context().Done()
+				close(abandoned)
 				return
 			}
 			if truncate.Load() {
@@ -168,6 +180,17 @@ func TestOpenAIAgainstServedLocalWithFaults(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	})
+	// Room for every fault, and an attempt timeout far beyond what the
+	// tiny teacher needs, which only the slow response exceeds.
+	remote.retries, remote.timeout = 5, 2*time.Second
+	var mu sync.Mutex
+	var waits []time.Duration
+	remote.policy.sleep = func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return ctx.Err()
+	}
 	req := testRequests()[2]
 	want, err := local.Complete(context.Background(), req)
 	if err != nil {
@@ -175,9 +198,24 @@ func TestOpenAIAgainstServedLocalWithFaults(t *testing.T) {
 	}
 	want = untimed(want)
 	got, err := remote.Complete(context.Background(), req)
-	if err != nil || !reflect.DeepEqual(got, want) || n.Load() != 4 {
+	if err != nil || !reflect.DeepEqual(got, want) || n.Load() != 5 {
 		t.Fatalf("after faults: %v, %d requests\nserved %+v\nlocal  %+v", err, n.Load(), got, want)
 	}
+	select {
+	case <-abandoned:
+	case <-time.After(time.Minute): // a hang guard, not a timing assertion
+		t.Fatal("the slow request was never abandoned by the client")
+	}
+	mu.Lock()
+	if len(waits) != 4 || waits[0] != retryAfter {
+		t.Errorf("waits %v: want Retry-After's %v, then three backoffs", waits, retryAfter)
+	}
+	for i, d := range waits[1:] {
+		if d < 0 || d >= remote.policy.max {
+			t.Errorf("backoff %d: %v, outside [0, %v)", i+1, d, remote.policy.max)
+		}
+	}
+	mu.Unlock()
 	truncate.Store(true)
 	before := n.Load()
 	_, err = remote.Complete(context.Background(), req)

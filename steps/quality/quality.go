@@ -1,5 +1,5 @@
 // Package quality scores generated answers against reference answers on the
-// JSON-records task: is the answer valid JSON, is it exactly the reference,
+// JSON-records task: is the answer a JSON object, is it exactly the reference,
 // and how many of the reference's fields does it get right. The teacher
 // baseline and the student evaluation use the same scores, so their
 // figures compare.
@@ -16,7 +16,9 @@ import (
 
 // Score is one answer's quality.
 type Score struct {
-	// ValidJSON: the answer, trimmed, is one JSON value.
+	// ValidJSON: the answer, trimmed, is one JSON object. The task's answers
+	// are objects, so a bare number, string, array or null (an answer of
+	// "8000") is not a valid answer, though it is a JSON value.
 	ValidJSON bool `json:"valid_json"`
 	// ExactMatch: the answer, trimmed, is the reference, trimmed, byte for byte.
 	ExactMatch bool `json:"exact_match"`
@@ -31,7 +33,9 @@ type Score struct {
 
 // Summary averages scores over a set of answers.
 type Summary struct {
-	N             int     `json:"n"`
+	N int `json:"n"`
+	// ValidJSON (json_validity) is the fraction of answers that are one
+	// JSON object (Score.ValidJSON): any other JSON value does not count.
 	ValidJSON     float64 `json:"json_validity"`
 	ExactMatch    float64 `json:"exact_match"`
 	JSONEqual     float64 `json:"json_equal"`
@@ -45,7 +49,8 @@ func Grade(answer, reference string) Score {
 	s := Score{ExactMatch: a == r}
 	av, aok := parse(a)
 	rv, rok := parse(r)
-	s.ValidJSON = aok
+	_, isObject := av.(map[string]any)
+	s.ValidJSON = aok && isObject
 	if !rok {
 		if s.ExactMatch {
 			s.FieldAccuracy = 1

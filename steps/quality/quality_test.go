@@ -52,3 +52,23 @@ func TestNonJSONReference(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 }
+
+// TestOnlyObjectsAreValid: the task's answers are JSON objects, so an answer
+// that is another JSON value (a student answering "8000") is not valid,
+// alone or averaged.
+func TestOnlyObjectsAreValid(t *testing.T) {
+	ref := `{"id":417,"name":"Alice"}`
+	for _, ans := range []string{`8000`, ` "Alice" `, `[417,"Alice"]`, `null`, `true`, `[{"id":417,"name":"Alice"}]`} {
+		if s := Grade(ans, ref); s.ValidJSON || s.FieldAccuracy != 0 || s.JSONEqual {
+			t.Errorf("%s: %+v, want not valid", ans, s)
+		}
+	}
+	for _, ans := range []string{`{}`, `{"id":1}`, " {\"id\":417,\"name\":\"Alice\"}\n"} {
+		if s := Grade(ans, ref); !s.ValidJSON {
+			t.Errorf("%s: %+v, want valid", ans, s)
+		}
+	}
+	if s := Summarize([]Score{Grade(`8000`, ref), Grade(ref, ref)}); s.ValidJSON != 0.5 {
+		t.Errorf("json_validity %v, want 0.5", s.ValidJSON)
+	}
+}

@@ -22,7 +22,7 @@ import (
 )
 
 // Version of the traces kind.
-const Version = "1"
+const Version = "2"
 
 // Input and output names.
 const (
@@ -54,7 +54,7 @@ func (Kind) Params() steps.Schema {
 			"tokenizer (first student token, log-sum-exp merge, other = log(1 - S), clamped and flagged if S >= 1) " +
 			"and writes one Parquet row per teacher token, chunk_prompts prompts per row group. A completion " +
 			"the teacher ended itself gets one more row for its end-of-sequence token. Finished chunks are kept " +
-			"in the step's partial directory: a killed run resumes and writes the same bytes. Prompt i is " +
+			"in the step's partial directory: a killed run resumes and writes the same traces file. Prompt i is " +
 			"sampled with a seed derived from (seed, i) only.",
 		Params: append([]steps.Param{
 			{Name: "num_prompts", Type: steps.Int, Default: int64(256), Doc: "how many prompts to sample (at most the split's size), taken in a seeded order"},
@@ -73,13 +73,15 @@ func (Kind) Params() steps.Schema {
 		},
 		Outputs: []steps.Port{
 			{Name: OutputTraces, Doc: "Parquet, one row per teacher token step (see the spec's traces columns)"},
-			{Name: OutputStats, Doc: "JSON counts: prompts, rows, tokens, dropped alternatives, flagged rows, K (no timings: tokens/s goes to the action record)"},
+			{Name: OutputStats, Measurement: true, Doc: "JSON: counts (prompts, rows, tokens, dropped alternatives, flagged rows, K) and the collection's " +
+				"speed (tokens_per_s, over the prompts this run sampled: sampled_prompts). A measurement: --verify compares it without the speed"},
 		},
 	}
 }
 
-// Stats is the stats output. It holds counts only, so it is deterministic;
-// the collection's speed is reported through env.Metric.
+// Stats is the stats output: the collection's counts, which are
+// deterministic, and its speed, which is not (so the output is a
+// measurement, compared by --verify through Normalize).
 type Stats struct {
 	Prompts int `json:"prompts"`
 	Rows    int `json:"rows"`
@@ -100,6 +102,27 @@ type Stats struct {
 	RowGroups     int            `json:"row_groups"`
 	TemplateHash  string         `json:"template_hash"`
 	TokenizerHash string         `json:"tokenizer_hash"`
+	// SampledPrompts are the prompts the run that wrote the stats sampled
+	// itself: fewer than Prompts when it resumed a killed collection.
+	SampledPrompts int `json:"sampled_prompts"`
+	// TokensPerS is the teacher tokens that run generated per second of
+	// its collection (wall clock); null when it sampled nothing.
+	TokensPerS *float64 `json:"tokens_per_s"`
+}
+
+// Normalize implements steps.Normalizer: the stats without what depends
+// on the run that wrote them (the speed, and how much of the collection
+// it resumed).
+func (Kind) Normalize(output string, data []byte) ([]byte, error) {
+	if output != OutputStats {
+		return data, nil
+	}
+	var st Stats
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", output, err)
+	}
+	st.SampledPrompts, st.TokensPerS = 0, nil
+	return json.Marshal(st)
 }
 
 type options struct {
@@ -210,6 +233,11 @@ func (k Kind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out step
 		return fmt.Errorf("traces output: %w", err)
 	}
 	st := summarize(per, o.chunkPrompts, o.topK, TemplateHash(), tokHash)
+	st.SampledPrompts = pr.sampled
+	if s := pr.elapsed.Seconds(); s > 0 && pr.sampled > 0 {
+		v := float64(pr.teacherTokens) / s
+		st.TokensPerS = &v
+	}
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
@@ -219,8 +247,8 @@ func (k Kind) Run(ctx context.Context, env *steps.Env, in steps.Inputs, out step
 	}
 	metrics := map[string]float64{"prompts_sampled": float64(pr.sampled), "prompts_resumed": float64(pr.resumed),
 		"teacher_tokens_sampled": float64(pr.teacherTokens), "collect_s": pr.elapsed.Seconds()}
-	if s := pr.elapsed.Seconds(); s > 0 && pr.sampled > 0 {
-		metrics["tokens_per_s"] = float64(pr.teacherTokens) / s
+	if st.TokensPerS != nil {
+		metrics["tokens_per_s"] = *st.TokensPerS
 	}
 	env.Metric(metrics)
 	fmt.Fprintf(log, "traces: %d prompts (%d resumed), %d rows, %d flagged, %d alternatives dropped\n",

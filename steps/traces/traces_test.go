@@ -172,8 +172,45 @@ func TestRunRows(t *testing.T) {
 	if res.metrics["prompts_sampled"] != 14 || res.metrics["tokens_per_s"] <= 0 || res.progress != 14 {
 		t.Errorf("metrics %v, %d progress reports", res.metrics, res.progress)
 	}
-	if bytes.Contains(res.stats, []byte("per_s")) {
-		t.Error("the stats output holds a timing")
+	// The stats are a measurement: they hold the collection's speed.
+	if got.SampledPrompts != 14 || got.TokensPerS == nil || *got.TokensPerS != res.metrics["tokens_per_s"] {
+		t.Errorf("stats: %d prompts sampled at %v tokens/s, metrics %v", got.SampledPrompts, got.TokensPerS, res.metrics)
+	}
+}
+
+// normStats is the stats output without its timings (what --verify
+// compares).
+func normStats(t *testing.T, b []byte) string {
+	t.Helper()
+	n, err := Kind{}.Normalize(OutputStats, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(n)
+}
+
+// TestNormalizeStats: two collections' stats that differ only in speed
+// and resumption normalize to the same bytes; a different count does not.
+func TestNormalizeStats(t *testing.T) {
+	fast, slow := 900.0, 3.5
+	a := Stats{Prompts: 4, Rows: 30, K: 4, FinishReasons: map[string]int{"stop": 4}, SampledPrompts: 4, TokensPerS: &fast}
+	b := a
+	b.SampledPrompts, b.TokensPerS = 1, &slow
+	c := a
+	c.TokensPerS = nil
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	jc, _ := json.Marshal(c)
+	if na := normStats(t, ja); na != normStats(t, jb) || na != normStats(t, jc) {
+		t.Errorf("speeds survive normalization:\n%s\n%s", na, normStats(t, jb))
+	}
+	b.Rows++
+	jb, _ = json.Marshal(b)
+	if normStats(t, ja) == normStats(t, jb) {
+		t.Error("normalization hides a changed row count")
+	}
+	if n, err := (Kind{}).Normalize(OutputTraces, []byte("PAR1")); err != nil || string(n) != "PAR1" {
+		t.Errorf("the traces output is not a measurement: %q %v", n, err)
 	}
 }
 
@@ -206,7 +243,7 @@ func TestRunDoesNotDependOnConcurrency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got.traces, base.traces) || !bytes.Equal(got.stats, base.stats) {
+		if !bytes.Equal(got.traces, base.traces) || normStats(t, got.stats) != normStats(t, base.stats) {
 			t.Errorf("GOMAXPROCS %d concurrency %d: different bytes", c.procs, c.conc)
 		}
 	}
@@ -264,8 +301,12 @@ func TestRunResumes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got.traces, want.traces) || !bytes.Equal(got.stats, want.stats) {
+			if !bytes.Equal(got.traces, want.traces) || normStats(t, got.stats) != normStats(t, want.stats) {
 				t.Error("the resumed run's bytes differ from an uninterrupted run's")
+			}
+			var st Stats
+			if err := json.Unmarshal(got.stats, &st); err != nil || st.SampledPrompts != 14-3*len(saved) || st.TokensPerS == nil {
+				t.Errorf("resumed stats: %d prompts sampled at %v tokens/s (%v), %d chunks saved", st.SampledPrompts, st.TokensPerS, err, len(saved))
 			}
 			if resumed := got.metrics["prompts_resumed"]; resumed != float64(3*len(saved)) || f.calls.Load() != int64(14-3*len(saved)) {
 				t.Errorf("resumed %v prompts, sampled %d, with %d chunks saved", resumed, f.calls.Load(), len(saved))

@@ -65,7 +65,7 @@ func (r *run) train(ctx context.Context) error {
 	if li := r.tc.LogInterval; every%li != 0 {
 		every += li - every%li // checkpoints fall on log boundaries, where metrics restart cleanly
 	}
-	start, startStep := time.Now(), r.t.Step
+	start, startStep, startSeen := time.Now(), r.t.Step, r.t.SeenTokens
 	if resumed {
 		fmt.Fprintf(r.env.Log, "resumed at step %d of %d\n", r.t.Step, r.tc.MaxIters)
 	}
@@ -77,7 +77,8 @@ func (r *run) train(ctx context.Context) error {
 			m.Step, r.tc.MaxIters, m.Loss, m.LR, m.ActBits, m.SeenTokens, m.TokensPerSec)
 		r.env.Report(steps.Progress{Done: float64(m.Step), Total: float64(r.tc.MaxIters), Unit: "steps",
 			Message: "eta " + left.Round(time.Second).String(),
-			Fields:  map[string]float64{"loss": m.Loss, "tokens_per_s": m.TokensPerSec, "act_bits": float64(m.ActBits)}})
+			Fields: map[string]float64{"loss": m.Loss, "tokens_per_s": m.TokensPerSec, "act_bits": float64(m.ActBits),
+				"eta_s": left.Seconds()}})
 		if m.Step%every == 0 && m.Step < r.tc.MaxIters {
 			return r.checkpoint()
 		}
@@ -90,8 +91,12 @@ func (r *run) train(ctx context.Context) error {
 		}
 		return err
 	}
+	// Wall-clock rates go to the action record (design §6), over the steps
+	// this execution trained (after a resume, only those): tokens are the
+	// seen tokens (non-padding target positions), as in the progress log.
 	if d := time.Since(start).Seconds(); d > 0 && r.t.Step > startStep {
-		r.env.Metric(map[string]float64{"train_seconds": d, "steps_per_s": float64(r.t.Step-startStep) / d})
+		r.env.Metric(map[string]float64{"train_seconds": d, "steps_per_s": float64(r.t.Step-startStep) / d,
+			"tokens_per_s": float64(r.t.SeenTokens-startSeen) / d})
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ LDFLAGS := -X $(PKG)/internal/version.Version=$(VERSION)
 WORKFLOW ?= workflows/bitnet_kd.yaml
 BITFLOW  := ./$(BIN)
 
-.PHONY: all build run test bench lint fuzz clean teacher collect train eval dryrun
+.PHONY: all build run test bench dryrun-test lint fuzz clean teacher collect train eval dryrun
 
 all: build
 
@@ -41,9 +41,17 @@ test: lint
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./runner/ ./runner/store/ ./steps/... ./workflows/... ./internal/...
 
-## bench: benchmarks (speed and memory are measured here, never asserted in tests)
+## bench: benchmarks (speed and memory are measured here, never asserted in
+## tests), then the 7B and seed dry runs of dryrun-test
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(MAKE) dryrun-test
+
+## dryrun-test: TestDryrun7B on the real 7B and seed (8.85B) shapes, which
+## `make test` skips (a few GB of RAM and some seconds each); -v logs the reports
+dryrun-test:
+	BITFLOW_DRYRUN_7B=1 $(GO) test -count=1 -v -run '^TestDryrun7B$$' ./steps/dryrun/
+	BITFLOW_DRYRUN_7B=seed $(GO) test -count=1 -v -run '^TestDryrun7B$$' ./steps/dryrun/
 
 ## lint: formatting and go vet
 lint:

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,15 +75,16 @@ func TestQuickstartPipeline(t *testing.T) {
 	if num(ev, "memory.packed_bytes") >= num(ev, "memory.dense_fp32_bytes") {
 		t.Error("the packed student is not smaller than its fp32 weights")
 	}
-	if n := num(ev, "quality.n"); n != 8 || len(ev["results"].([]any)) != 8 {
+	if n := num(ev, "quality.n"); n != 32 || len(ev["results"].([]any)) != 32 {
 		t.Errorf("eval answered %v prompts", n)
 	}
-	if ev["model_meta"].(map[string]any)["step"].(float64) != 30 {
+	if ev["model_meta"].(map[string]any)["step"].(float64) != 150 {
 		t.Errorf("model_meta %v", ev["model_meta"])
 	}
+	checkQEI(t, ev["qei_metrics"].(map[string]any))
 
 	bl := read("baseline.report")
-	if bl["provider"] != "local" || !(num(bl, "metrics.avg_decode_tps") > 0) || !(num(bl, "memory_bytes") > 0) || num(bl, "metrics.total_prompts") != 8 {
+	if bl["provider"] != "local" || !(num(bl, "metrics.avg_decode_tps") > 0) || !(num(bl, "memory_bytes") > 0) || num(bl, "metrics.total_prompts") != 32 {
 		t.Errorf("baseline report %v %v", bl["provider"], bl["metrics"])
 	}
 	dr := read("dryrun.report")
@@ -90,8 +92,33 @@ func TestQuickstartPipeline(t *testing.T) {
 		t.Errorf("dryrun report %v %v", dr["config_name"], dr["flip_check"])
 	}
 	health := read("student.health")
-	if num(health, "step") != 30 || !(num(health, "seen_tokens") > 0) {
+	if num(health, "step") != 150 || !(num(health, "seen_tokens") > 0) {
 		t.Errorf("student health %v", health)
+	}
+}
+
+// checkQEI checks the eval report's qei_metrics: the quickstart's teacher
+// and student score above zero (they answer valid records whose commonest
+// values sometimes match), so every figure is a positive number and QEI and
+// QEI_speed are the spec's formulas of them (pipeline.md, eval).
+func checkQEI(t *testing.T, q map[string]any) {
+	t.Helper()
+	v := map[string]float64{}
+	for _, name := range []string{"student_quality", "teacher_quality", "student_memory_gb", "teacher_memory_gb", "student_tps", "teacher_tps", "qei", "qei_speed"} {
+		f, ok := q[name].(float64)
+		if !ok || !(f > 0) || math.IsInf(f, 0) {
+			t.Errorf("qei_metrics.%s = %v, want a positive number (qei_metrics %v)", name, q[name], q)
+			return
+		}
+		v[name] = f
+	}
+	near := func(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.Abs(want) }
+	qei := (v["student_quality"] / v["teacher_quality"]) / (v["student_memory_gb"] / v["teacher_memory_gb"])
+	if !near(v["qei"], qei) {
+		t.Errorf("qei %v, want (Q_s/Q_t)/(M_s/M_t) = %v", v["qei"], qei)
+	}
+	if speed := qei * v["student_tps"] / v["teacher_tps"]; !near(v["qei_speed"], speed) {
+		t.Errorf("qei_speed %v, want qei * TPS_s/TPS_t = %v", v["qei_speed"], speed)
 	}
 }
 
@@ -100,7 +127,9 @@ func TestQuickstartPipeline(t *testing.T) {
 // the rerun resumes from it and ends with exactly the digests of an
 // uninterrupted run.
 func TestKill9DuringTrainingResumes(t *testing.T) {
-	sets := []string{"--set", "student_iters=200", "--set", "checkpoint_interval=20"}
+	// teacher_iters=40: the teacher's progress stays below the 60 steps
+	// that tell the student's progress apart.
+	sets := []string{"--set", "teacher_iters=40", "--set", "student_iters=200", "--set", "checkpoint_interval=20"}
 	ref := run(t, t.TempDir(), 0, append([]string{"quickstart"}, sets...)...)
 
 	dir := t.TempDir()

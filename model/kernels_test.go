@@ -274,7 +274,10 @@ func TestGradientWithClip4(t *testing.T) {
 				for k := range idx {
 					idx[k] += tn.Offset
 				}
-				fdCheck(t, tn.Name, m.Params, grad, f, idx, 1e-3, 1e-2)
+				// The surrogate is smooth, so h is chosen for float32
+				// rounding noise, which at h 1e-3 is ~1% of the difference
+				// quotient with these scaled-up weights.
+				fdCheck(t, tn.Name, m.Params, grad, f, idx, 3e-3, 1e-2)
 			}
 		})
 	}

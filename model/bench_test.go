@@ -85,39 +85,57 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkMatmul measures the seam's GFLOPS at the small student's training
-// shapes (batch 8 x 256 = 2048 rows): the forward products of the q/k/v/o,
-// gate/up, down and head projections, and the weight-gradient product
-// (a^T b form).
+// BenchmarkMatmul measures the seam's GFLOPS on every path this CPU runs
+// (avx512, avx2, go: BenchmarkMatmul/<path>/<shape>) at the small student's
+// training shapes (batch 8 x 256 = 2048 rows): the forward products of the
+// q/k/v/o, gate/up, down and head projections, the input-gradient product
+// (a b, accumulating) and the weight-gradient product (a^T b form); a
+// decode step; and square products of n = 256, 512 and 1024.
 func BenchmarkMatmul(b *testing.B) {
 	const N = 2048
-	for _, s := range []struct {
+	shapes := []struct {
 		name    string
 		m, n, k int
 		transA  bool
+		acc     bool
 	}{
-		{"qkvo_fwd_2048x128x128", N, 128, 128, false},
-		{"gateup_fwd_2048x512x128", N, 512, 128, false},
-		{"down_fwd_2048x128x512", N, 128, 512, false},
-		{"head_fwd_2048x512x128", N, 512, 128, false},
-		{"gateup_dW_512x128x2048", 512, 128, N, true},
-		{"decode_gateup_1x512x128", 1, 512, 128, false},
-	} {
-		b.Run(s.name, func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(4, 4))
-			a := randVec(rng, s.m*s.k, 1)
-			w := randVec(rng, s.k*s.n, 1)
-			c := make([]float32, s.m*s.n)
-			lda := s.k
-			if s.transA {
-				lda = s.m
+		{"qkvo_fwd_2048x128x128", N, 128, 128, false, false},
+		{"gateup_fwd_2048x512x128", N, 512, 128, false, false},
+		{"down_fwd_2048x128x512", N, 128, 512, false, false},
+		{"head_fwd_2048x512x128", N, 512, 128, false, false},
+		{"gateup_dX_2048x128x512", N, 128, 512, false, true},
+		{"gateup_dW_512x128x2048", 512, 128, N, true, false},
+		{"decode_gateup_1x512x128", 1, 512, 128, false, false},
+		{"square_256", 256, 256, 256, false, false},
+		{"square_512", 512, 512, 512, false, false},
+		{"square_1024", 1024, 1024, 1024, false, false},
+	}
+	saved := gemmImpl
+	defer func() { gemmImpl = saved }()
+	for _, path := range gemmPaths() {
+		b.Run(path, func(b *testing.B) {
+			if err := setGemmPath(path); err != nil {
+				b.Fatal(err)
 			}
-			b.ResetTimer()
-			for range b.N {
-				matmul(c, s.n, a, lda, s.transA, w, s.n, s.m, s.n, s.k, false)
+			for _, s := range shapes {
+				b.Run(s.name, func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(4, 4))
+					a := randVec(rng, s.m*s.k, 1)
+					w := randVec(rng, s.k*s.n, 1)
+					c := make([]float32, s.m*s.n)
+					lda := s.k
+					if s.transA {
+						lda = s.m
+					}
+					matmul(c, s.n, a, lda, s.transA, w, s.n, s.m, s.n, s.k, s.acc) // warm the pools
+					b.ResetTimer()
+					for range b.N {
+						matmul(c, s.n, a, lda, s.transA, w, s.n, s.m, s.n, s.k, s.acc)
+					}
+					flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOPS")
+				})
 			}
-			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
-			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
 	}
 }

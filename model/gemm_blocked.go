@@ -26,10 +26,11 @@ type gemmKernelSet struct {
 	mc     int              // rows of a task (a multiple of mr): its a block stays in L2
 }
 
-// gemmParallelMin is the size m*n*k below which matmul runs on the calling
-// goroutine: the attention products (called from parallel workers already)
-// and decode steps are below it.
-const gemmParallelMin = 1 << 20
+// gemmParallelMin is the size m*n*k (4M multiply-adds, ~40us on one core)
+// below which matmul runs on the calling goroutine alone: the attention
+// products (called from parallel workers already) and decode steps are
+// below it, and a helper's wake-up would cost as much as it saves.
+const gemmParallelMin = 1 << 22
 
 // gemmBlocked is matmul on a kernel set. Blocking follows Goto/BLIS: c is
 // cut into tasks of mc rows x nc columns; a task walks k in blocks of kc in
@@ -52,7 +53,7 @@ func gemmBlocked(ks *gemmKernelSet, c []float32, ldc int, a []float32, lda int, 
 	}
 	if (transA && lda < m) || (!transA && lda < k) || ldb < n || ldc < n ||
 		len(a) < needA || len(b) < (k-1)*ldb+n || len(c) < (m-1)*ldc+n {
-		panic(fmt.Sprintf("model: matmul: short or overlapping operands: m %d n %d k %d lda %d ldb %d ldc %d, len a %d b %d c %d",
+		panic(fmt.Sprintf("model: matmul: operands shorter than their shapes or leading dimensions too small: m %d n %d k %d lda %d ldb %d ldc %d, len a %d b %d c %d",
 			m, n, k, lda, ldb, ldc, len(a), len(b), len(c)))
 	}
 	j := gemmJobPool.Get().(*gemmJob)
@@ -82,10 +83,10 @@ func gemmBlocked(ks *gemmKernelSet, c []float32, ldc int, a []float32, lda int, 
 	j.mt, j.nt = ceilDiv(m, j.mc), ceilDiv(n, j.nc)
 	tasks := j.mt * j.nt
 	if workers > 1 && tasks > 1 {
-		j.recruit(min(workers, tasks) - 1)
+		j.offer(min(workers, tasks) - 1)
 	}
 	j.work()
-	j.wg.Wait()
+	j.retract()
 	j.gemmArgs = gemmArgs{} // drop the references to the operands
 	gemmJobPool.Put(j)
 }
@@ -96,8 +97,10 @@ func roundUp(a, b int) int { return ceilDiv(a, b) * b }
 // gemmJob is one gemmBlocked call shared by the threads that run its tasks.
 type gemmJob struct {
 	gemmArgs
-	next atomic.Int64 // next task to run
-	wg   sync.WaitGroup
+	next   atomic.Int64 // next task to run
+	mu     sync.Mutex
+	slots  int // helpers that may still join
+	active int // helpers that joined and have not left
 }
 
 // gemmArgs are a job's operands and blocking.
@@ -191,16 +194,21 @@ func (j *gemmJob) task(w *gemmWork, t int) {
 }
 
 // gemmHelpers are goroutines, started on first need and kept, that help
-// run the tasks of large products. A job only recruits helpers that are
-// idle at that moment (a non-blocking hand-off), so concurrent matmuls
-// never wait for each other; the caller runs whatever tasks are left.
+// run the tasks of large products. A job is handed only to helpers idle at
+// that moment (a non-blocking send), and a helper joins it only while it
+// still has tasks: the caller never waits for a helper to wake up (which
+// takes ~90us on this VM), only for those running its tasks to finish.
 var gemmHelpers struct {
 	mu      sync.Mutex
 	started int
 	ch      chan *gemmJob
 }
 
-func (j *gemmJob) recruit(want int) {
+// offer hands the job to up to want idle helpers.
+func (j *gemmJob) offer(want int) {
+	j.mu.Lock()
+	j.slots = want
+	j.mu.Unlock()
 	h := &gemmHelpers
 	h.mu.Lock()
 	if h.ch == nil {
@@ -211,19 +219,55 @@ func (j *gemmJob) recruit(want int) {
 	}
 	h.mu.Unlock()
 	for range want {
-		j.wg.Add(1)
 		select {
 		case h.ch <- j:
 		default:
-			j.wg.Done()
 			return
 		}
 	}
 }
 
+// join takes one of the job's helper slots, if any is left.
+func (j *gemmJob) join() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.slots == 0 {
+		return false
+	}
+	j.slots--
+	j.active++
+	return true
+}
+
+func (j *gemmJob) leave() {
+	j.mu.Lock()
+	j.active--
+	j.mu.Unlock()
+}
+
+// retract closes the job to helpers and waits for those that joined. The
+// caller has run out of tasks, so they are finishing their last ones.
+func (j *gemmJob) retract() {
+	for {
+		j.mu.Lock()
+		j.slots = 0
+		active := j.active
+		j.mu.Unlock()
+		if active == 0 {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// gemmHelper runs the jobs it is handed. A job may have been finished and
+// its struct reused by another product by the time the helper wakes; join
+// then fails (or succeeds for that product, which is as good).
 func gemmHelper(ch chan *gemmJob) {
 	for j := range ch {
-		j.work()
-		j.wg.Done()
+		if j.join() {
+			j.work()
+			j.leave()
+		}
 	}
 }

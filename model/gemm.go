@@ -129,3 +129,9 @@ func transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
 		}
 	}
 }
+
+// MatmulPath names the matmul path this process uses: "avx512" or "avx2"
+// (whose results are bit-identical: both compute each output as one chain of
+// fused multiply-adds in ascending k) or "go" (gonum, which rounds each
+// product before adding it and so gives slightly different bits).
+func MatmulPath() string { return gemmPath() }

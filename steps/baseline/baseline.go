@@ -26,7 +26,7 @@ type Kind struct {
 func (Kind) Kind() string { return "baseline" }
 
 // Version implements steps.Step.
-func (Kind) Version() string { return "3" }
+func (Kind) Version() string { return "4" }
 
 // Params implements steps.Step.
 func (Kind) Params() steps.Schema {

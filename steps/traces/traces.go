@@ -22,7 +22,7 @@ import (
 )
 
 // Version of the traces kind.
-const Version = "2"
+const Version = "3"
 
 // Input and output names.
 const (

@@ -1,13 +1,11 @@
 package runner
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bitflow-dev/bitflow/internal/jsonpath"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/bitflow-dev/bitflow/runner/store"
@@ -152,76 +150,9 @@ func readMetric(st *store.Store, steps map[string]*store.StepRecord, objects map
 		}
 		data, objects[o.Digest] = b, b
 	}
-	v, err := extractMetric(data, parts[2:])
+	v, err := jsonpath.Extract(data, parts[2:])
 	if err != nil {
 		return nil, fmt.Errorf("%s.%s: %w", runStep, parts[1], err)
 	}
 	return v, nil
-}
-
-var errNoKey = errors.New("no such key")
-
-// extractMetric reads path from one JSON document, or from the last line
-// of JSON lines that has it.
-func extractMetric(data []byte, path []string) (any, error) {
-	if v, err := decodeJSON(data); err == nil {
-		if x, ok := jsonPath(v, path); ok {
-			return x, nil
-		}
-		return nil, fmt.Errorf("%w %s", errNoKey, strings.Join(path, "."))
-	}
-	var found any
-	ok := false
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		v, err := decodeJSON(line)
-		if err != nil {
-			return nil, errors.New("neither JSON nor JSON lines")
-		}
-		if x, hit := jsonPath(v, path); hit {
-			found, ok = x, true
-		}
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w %s", errNoKey, strings.Join(path, "."))
-	}
-	return found, nil
-}
-
-// decodeJSON parses one JSON value, keeping numbers as written.
-func decodeJSON(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if d.More() {
-		return nil, errors.New("more than one JSON value")
-	}
-	return v, nil
-}
-
-// jsonPath walks objects by key and arrays by index (from 0).
-func jsonPath(v any, path []string) (any, bool) {
-	for _, key := range path {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[key]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(key)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }

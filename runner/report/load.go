@@ -6,6 +6,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/bitflow-dev/bitflow/internal/jsonpath"
 	"math"
 	"sort"
 	"strconv"
@@ -230,7 +231,7 @@ func (l *loader) metric(p *Point, m string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return extract(b, ref.Path)
+	return jsonpath.Extract(b, ref.Path)
 }
 
 // varying returns the params whose values are not the same in every

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -36,75 +35,6 @@ func ParseMetric(s string) (MetricRef, error) {
 
 func (m MetricRef) String() string {
 	return strings.Join(append([]string{m.Step, m.Output}, m.Path...), ".")
-}
-
-// errNoKey says that a path names nothing in an output.
-var errNoKey = errors.New("no such key")
-
-// extract reads path from an output's bytes: one JSON document, or JSONL
-// (a training metrics log), where the value is taken from the last line
-// holding the key: the figure at the end of training.
-func extract(data []byte, path []string) (any, error) {
-	if v, err := decode(data); err == nil {
-		if x, ok := lookup(v, path); ok {
-			return x, nil
-		}
-		return nil, errNoKey
-	}
-	var found any
-	ok := false
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		v, err := decode(line)
-		if err != nil {
-			return nil, errors.New("neither JSON nor JSON lines")
-		}
-		if x, hit := lookup(v, path); hit {
-			found, ok = x, true
-		}
-	}
-	if !ok {
-		return nil, errNoKey
-	}
-	return found, nil
-}
-
-// decode parses one JSON value keeping numbers as written, so tables show
-// them exactly as the step recorded them.
-func decode(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if d.More() {
-		return nil, errors.New("more than one JSON value")
-	}
-	return v, nil
-}
-
-func lookup(v any, path []string) (any, bool) {
-	for _, key := range path {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[key]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(key)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }
 
 // number returns v as a float64 if it is a JSON number (or a bool, as 0/1:

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"github.com/bitflow-dev/bitflow/internal/jsonpath"
 	"strings"
 )
 
@@ -64,7 +65,7 @@ func (l *loader) placePoints(r *Report) string {
 		ev := l.evalStep(p)
 		if ev != "" {
 			if b, err := l.output(p, ev, "report"); err == nil {
-				if v, err := extract(b, []string{"memory", "packed_bytes"}); err == nil {
+				if v, err := jsonpath.Extract(b, []string{"memory", "packed_bytes"}); err == nil {
 					if f, ok := number(v); ok {
 						packed[i] = 8 * f
 					}
@@ -130,7 +131,7 @@ func (l *loader) evalStep(p *Point) string {
 func (l *loader) studentStep(p *Point, evalStep string) string {
 	if evalStep != "" {
 		if b, err := l.output(p, evalStep, "report"); err == nil {
-			if v, err := extract(b, []string{"model_meta", "checkpoint_digest"}); err == nil {
+			if v, err := jsonpath.Extract(b, []string{"model_meta", "checkpoint_digest"}); err == nil {
 				want := strings.TrimPrefix(format(v), "sha256:")
 				for _, wf := range sortedKeys(p.steps) {
 					if s := l.step(p, wf); s != nil && s.Outputs["checkpoint"].Digest.Hex() == want && want != "" {
@@ -172,7 +173,7 @@ func curve(b []byte) ([]XY, float64) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		v, err := decode(line)
+		v, err := jsonpath.Decode(line)
 		if err != nil {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"github.com/bitflow-dev/bitflow/internal/jsonpath"
 	"image/png"
 	"io"
 	"reflect"
@@ -81,17 +82,17 @@ func TestReportFailedPointIsExplained(t *testing.T) {
 
 func TestReportMetricFromJSONLIsLastLineHoldingKey(t *testing.T) {
 	data := []byte("{\"loss\":3,\"a\":{\"b\":1}}\n{\"loss\":2}\n{\"val\":9}\n")
-	v, err := extract(data, []string{"loss"})
+	v, err := jsonpath.Extract(data, []string{"loss"})
 	if err != nil || format(v) != "2" {
 		t.Errorf("loss = %v, %v; want 2", v, err)
 	}
-	if v, err := extract(data, []string{"a", "b"}); err != nil || format(v) != "1" {
+	if v, err := jsonpath.Extract(data, []string{"a", "b"}); err != nil || format(v) != "1" {
 		t.Errorf("a.b = %v, %v", v, err)
 	}
-	if _, err := extract(data, []string{"nope"}); !errors.Is(err, errNoKey) {
+	if _, err := jsonpath.Extract(data, []string{"nope"}); !errors.Is(err, jsonpath.ErrNoKey) {
 		t.Errorf("missing key: %v", err)
 	}
-	if v, err := extract([]byte(`{"r":[{"x":1e-06}]}`), []string{"r", "0", "x"}); err != nil || format(v) != "1e-06" {
+	if v, err := jsonpath.Extract([]byte(`{"r":[{"x":1e-06}]}`), []string{"r", "0", "x"}); err != nil || format(v) != "1e-06" {
 		t.Errorf("array index: %v, %v", v, err)
 	}
 	if _, err := ParseMetric("eval"); err == nil {

@@ -1,5 +1,7 @@
 package report
 
+import "github.com/bitflow-dev/bitflow/internal/jsonpath"
+
 // section is one object of a JSON report shown as table columns.
 type section struct {
 	kind, output, title string
@@ -36,11 +38,11 @@ func (l *loader) tables(r *Report) []Table {
 			if err != nil {
 				continue
 			}
-			v, err := decode(b)
+			v, err := jsonpath.Decode(b)
 			if err != nil {
 				continue
 			}
-			obj, ok := lookup(v, sec.path)
+			obj, ok := jsonpath.Lookup(v, sec.path)
 			if _, isObj := obj.(map[string]any); !ok || !isObj {
 				continue
 			}
@@ -57,7 +59,7 @@ func (l *loader) tables(r *Report) []Table {
 			row := []string{label}
 			for _, k := range t.Columns[1:] {
 				cell := ""
-				if x, ok := lookup(obj, []string{k}); ok {
+				if x, ok := jsonpath.Lookup(obj, []string{k}); ok {
 					cell = format(x)
 				}
 				row = append(row, cell)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/bitflow-dev/bitflow/internal/yamlnode"
@@ -39,8 +40,10 @@ var (
 )
 
 var (
-	topKeys  = []string{"name", "description", "params", "steps"}
-	stepKeys = []string{"run", "uses", "with", "inputs", "outputs", "needs", "files", "env", "cpus", "description"}
+	topKeys      = []string{"name", "description", "params", "executor", "steps"}
+	stepKeys     = []string{"run", "uses", "with", "inputs", "outputs", "needs", "files", "env", "cpus", "resources", "description"}
+	resourceKeys = []string{"cpus", "mem", "time", "partition"}
+	executors    = []string{"local", "slurm"}
 )
 
 // LoadFile reads and validates the workflow file at path.
@@ -115,6 +118,13 @@ func (d *decoder) top(root *yamlnode.Node) {
 			d.w.Description, _ = d.str(e.Value, "description")
 		case "params":
 			d.w.Params = d.params(e.Value, "params", true)
+		case "executor":
+			if x, ok := d.str(e.Value, "executor"); ok {
+				if !slices.Contains(executors, x) {
+					d.add(e.Value.Pos, "executor %q: expected one of %s", x, strings.Join(executors, ", "))
+				}
+				d.w.Executor = x
+			}
 		case "steps":
 			stepsNode = e.Value
 		default:
@@ -234,6 +244,8 @@ func (d *decoder) step(e yamlnode.Entry) *Step {
 			} else {
 				s.CPUs, s.CPUsPos = int(v.Int), v.Pos
 			}
+		case "resources":
+			s.Resources = d.resources(v, where)
 		case "description":
 			s.Description, _ = d.str(v, where+": description")
 		default:
@@ -251,6 +263,58 @@ func (d *decoder) step(e yamlnode.Entry) *Step {
 	}
 	return s
 }
+
+// resources reads a step's cluster resource requests.
+func (d *decoder) resources(n *yamlnode.Node, where string) *Resources {
+	if n.Kind != yamlnode.Map {
+		d.add(n.Pos, "%s: resources: expected a mapping (%s), not %s", where, strings.Join(resourceKeys, ", "), n.Kind)
+		return nil
+	}
+	r := &Resources{Pos: n.Pos}
+	for _, e := range n.Entries {
+		v := e.Value
+		switch e.Key {
+		case "cpus":
+			if v.Kind != yamlnode.Int || v.Int < 1 {
+				d.add(v.Pos, "%s: resources: cpus: expected a positive integer, not %s", where, v.ScalarString())
+			} else {
+				r.CPUs = int(v.Int)
+			}
+		case "mem":
+			if v.Kind == yamlnode.Int && v.Int > 0 {
+				r.Mem = fmt.Sprintf("%dM", v.Int)
+			} else if m, ok := d.str(v, where+": resources: mem"); ok {
+				if !memRE.MatchString(m) {
+					d.add(v.Pos, "%s: resources: mem %q: expected megabytes or a size such as 500M, 4G", where, m)
+				}
+				r.Mem = m
+			}
+		case "time":
+			if t, ok := d.str(v, where+": resources: time"); ok {
+				if !timeRE.MatchString(t) {
+					d.add(v.Pos, "%s: resources: time %q: expected minutes, MM:SS, HH:MM:SS or D-HH:MM:SS", where, t)
+				}
+				r.Time = t
+			}
+		case "partition":
+			if p, ok := d.str(v, where+": resources: partition"); ok {
+				if !partitionRE.MatchString(p) {
+					d.add(v.Pos, "%s: resources: partition %q: expected a partition name", where, p)
+				}
+				r.Partition = p
+			}
+		default:
+			d.add(e.KeyPos, "%s: resources: unknown key %q%s; resources are %s", where, e.Key, suggest(e.Key, resourceKeys), strings.Join(resourceKeys, ", "))
+		}
+	}
+	return r
+}
+
+var (
+	memRE       = regexp.MustCompile(`^[0-9]+[KMGT]?$`)
+	timeRE      = regexp.MustCompile(`^([0-9]+-)?[0-9]+(:[0-9]{1,2}){0,2}$`)
+	partitionRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$`)
+)
 
 // strList accepts a list of strings, or a single string as a list of one.
 func (d *decoder) strList(n *yamlnode.Node, field string) []*yamlnode.Node {

@@ -29,6 +29,10 @@ type Workflow struct {
 	Params []Param
 	Steps  []*Step // in file order
 
+	// Executor is where steps run unless the command line says otherwise:
+	// "" or "local" (this machine), or "slurm".
+	Executor string
+
 	byName map[string]*Step
 }
 
@@ -66,7 +70,21 @@ type Step struct {
 	CPUs    int
 	CPUsPos Pos
 
+	// Resources are what the step asks a cluster scheduler for; nil means
+	// its kind's defaults. They are not part of its key.
+	Resources *Resources
+
 	Description string
+}
+
+// Resources are a step's requests to a cluster scheduler; empty fields
+// keep the defaults.
+type Resources struct {
+	CPUs      int
+	Mem       string // Slurm --mem syntax: 500M, 4G
+	Time      string // Slurm --time syntax: 30, 1:00:00, 1-00:00:00
+	Partition string
+	Pos       Pos
 }
 
 // Input binds one of a step's inputs to another step's output.

@@ -40,6 +40,16 @@ func (s *Store) LockAction(ctx context.Context, actionID string, onWait func()) 
 	return s.lock(ctx, actionID+".lock", unix.F_WRLCK, onWait)
 }
 
+// LockNamed takes an exclusive lock with a name of the caller's choosing
+// (letters, digits, '-', '_', '.'), for work that must not overlap across
+// processes and machines, such as submitting a run's jobs to a cluster.
+func (s *Store) LockNamed(ctx context.Context, name string, onWait func()) (*Lock, error) {
+	if !leaseNameRE.MatchString(name) || name+".lock" == storeLock || validHex(name) {
+		return nil, fmt.Errorf("store: invalid lock name %q", name)
+	}
+	return s.lock(ctx, name+".lock", unix.F_WRLCK, onWait)
+}
+
 // LockShared takes the store lock shared, as every run does for its whole
 // duration, so that gc never deletes what a run is using.
 func (s *Store) LockShared(ctx context.Context, onWait func()) (*Lock, error) {

@@ -51,12 +51,15 @@ func (e *execution) process(ctx context.Context, n *Node) *result {
 		}
 	}
 	lock, err := r.Store.LockAction(ctx, id, func() {
-		r.emit(Event{Type: StepWaiting, Step: n.Name, Kind: kind, ActionID: id, Msg: "another bitflow is computing this step; waiting for it"})
+		r.emit(Event{Type: StepWaiting, Step: n.Name, Kind: kind, ActionID: id, Msg: e.waitingMsg(id)})
 	})
 	if err != nil {
 		return e.interruptedOr(ctx, n, id, err)
 	}
 	defer lock.Unlock()
+	if r.Leases {
+		defer e.holdLease(id, n)()
+	}
 	if !forced && !r.Verify {
 		// Whoever held the lock may have just committed this very action.
 		if rec, _ := e.lookup(n, id); rec != nil {
@@ -69,8 +72,10 @@ func (e *execution) process(ctx context.Context, n *Node) *result {
 	}
 	defer e.cpu.Release(int64(slots))
 
-	if err := e.run.Append(store.Event{Type: store.EventStepStarted, Step: &store.StepRecord{Name: n.Name, Kind: kind, ActionID: id, Reason: reason}}); err != nil {
-		return e.fail(n, id, fmt.Errorf("run journal: %w", err), "")
+	if e.run != nil {
+		if err := e.run.Append(store.Event{Type: store.EventStepStarted, Step: &store.StepRecord{Name: n.Name, Kind: kind, ActionID: id, Reason: reason}}); err != nil {
+			return e.fail(n, id, fmt.Errorf("run journal: %w", err), "")
+		}
 	}
 	r.emit(Event{Type: StepStarted, Step: n.Name, Kind: kind, ActionID: id, Reason: reason})
 	res := e.runAction(ctx, n, id, manifest, inputs, slots, cached)
@@ -267,7 +272,7 @@ func (e *execution) runAction(ctx context.Context, n *Node, id, manifest string,
 		ActionID: id, Kind: n.Kind.Kind(), KindVersion: n.Kind.Version(), Manifest: manifest,
 		Outputs: res.outputs, Log: res.log, Metrics: metrics.snapshot(), Started: start.UTC(),
 		Duration: res.duration.Seconds(),
-		Producer: store.Producer{Version: e.r.Version, Host: e.host, Workflow: e.p.Workflow.Name, Step: n.Name, RunID: e.run.ID},
+		Producer: store.Producer{Version: e.r.Version, Host: e.host, Workflow: e.p.Workflow.Name, Step: n.Name, RunID: e.runID},
 	}
 	if err := st.WriteAction(rec); err != nil {
 		return failf(err)

@@ -30,6 +30,8 @@ const (
 	Warning
 	// HashDebug: a manifest, when BITFLOW_DEBUG=hash.
 	HashDebug
+	// Info: an executor's report on the run as a whole (cluster progress).
+	Info
 )
 
 // Event is one report from the executor. The CLI renders events; nothing in

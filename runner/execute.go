@@ -41,6 +41,15 @@ type Runner struct {
 	// Prepare, if set, is called with the new run before any step starts,
 	// to store files beside the run record (a sweep's record).
 	Prepare func(run *store.RunLog) error
+	// Leases makes the holder of an action's lock also keep a lease on it
+	// (host, job, heartbeat), so that others on any machine can tell who
+	// computes it; LeaseJob is this process's cluster job, if any.
+	Leases   bool
+	LeaseJob string
+	// Executor, if set, runs the steps that miss the cache elsewhere (a
+	// cluster scheduler) instead of on this process's workers; cache hits,
+	// records and events stay the runner's.
+	Executor Executor
 }
 
 // ErrStepsFailed is returned by Execute when one or more steps failed.
@@ -63,7 +72,8 @@ type result struct {
 type execution struct {
 	r       *Runner
 	p       *Plan
-	run     *store.RunLog
+	run     *store.RunLog // nil when executing one step for another run
+	runID   string
 	cpu     *semaphore.Weighted
 	cpuMax  int
 	host    string
@@ -120,12 +130,21 @@ func (r *Runner) Execute(ctx context.Context, p *Plan) (*store.RunRecord, error)
 		}
 	}
 	e := &execution{
-		r: r, p: p, run: run, host: host,
+		r: r, p: p, run: run, runID: run.ID, host: host,
 		cpu: semaphore.NewWeighted(int64(cpus)), cpuMax: cpus,
 		results: map[*Node]*result{},
 		history: newHistory(r.Store, p.Workflow.Name),
 	}
-	e.schedule(ctx, jobs)
+	if r.Executor != nil {
+		if err := r.Executor.Execute(ctx, &Execution{e: e}); err != nil {
+			e.r.emit(Event{Type: Warning, Msg: fmt.Sprintf("executor: %v", err)})
+			e.finishUnresolved(ctx, fmt.Sprintf("not run: %v", err))
+		} else {
+			e.finishUnresolved(ctx, "not started")
+		}
+	} else {
+		e.schedule(ctx, jobs)
+	}
 
 	rec.Status = store.RunOK
 	for _, n := range p.Nodes {
@@ -215,7 +234,13 @@ func (e *execution) schedule(ctx context.Context, jobs int) {
 			}
 		}
 	}
-	reason := stopped
+	e.finishUnresolved(ctx, stopped)
+}
+
+// finishUnresolved records every selected step without an outcome as
+// skipped, for reason (or because the run was interrupted).
+func (e *execution) finishUnresolved(ctx context.Context, reason string) {
+	p := e.p
 	if ctx.Err() != nil {
 		reason = "not started: the run was interrupted"
 	}
@@ -258,6 +283,9 @@ func (e *execution) resultOf(n *Node) *result {
 }
 
 func (e *execution) journalDone(n *Node, res *result) {
+	if e.run == nil {
+		return
+	}
 	sr := &store.StepRecord{
 		Name: n.Name, Kind: n.Kind.Kind(), Status: res.status, ActionID: res.actionID,
 		Outputs: res.outputs, Log: res.log, Reason: res.reason, Duration: res.duration.Seconds(),

@@ -165,6 +165,10 @@ func (p *TernaryProj) Forward(out, inp []float32, n, actBits int) {
 	sc := ternaryScratchPool.Get().(*ternaryScratch)
 	defer ternaryScratchPool.Put(sc)
 	if p.IntActs {
+		if k := ternaryImpl; k != nil {
+			p.forwardSIMD(k, sc, out, inp, n, actBits)
+			return
+		}
 		p.forwardInt(sc, out, inp, n, actBits)
 		return
 	}

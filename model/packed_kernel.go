@@ -55,6 +55,7 @@ type ternaryScratch struct {
 	acc   []int32   // prefill: (Out, n4) integer sums
 	lanes []uint64  // prefill: (n4/4, Out) lanes of the sums, chunk by chunk
 	xf    []float32 // (n, 4*RowBytes) float activations, zero padded
+	corr  []int32   // SIMD path: (n) sums of the integer activations
 }
 
 var ternaryScratchPool = sync.Pool{New: func() any { return new(ternaryScratch) }}

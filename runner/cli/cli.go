@@ -44,6 +44,8 @@ type command struct {
 	help    string // longer description
 	// noStore leaves out --store, for commands that never use a store.
 	noStore bool
+	// hidden keeps the command out of the main help (internal commands).
+	hidden bool
 	// setup registers the command's flags on c (bound to variables of its
 	// own, so invocations share nothing) and returns what runs it.
 	setup func(c *ctx) func(args []string) error
@@ -123,6 +125,9 @@ Commands:
 	sorted := append([]*command(nil), commands...)
 	sort.SliceStable(sorted, func(i, j int) bool { return order(sorted[i].name) < order(sorted[j].name) })
 	for _, c := range sorted {
+		if c.hidden {
+			continue
+		}
 		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
 	}
 	b.WriteString(`

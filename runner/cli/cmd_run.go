@@ -27,6 +27,7 @@ type runFlags struct {
 	keepGoing bool
 	force     []string
 	verify    bool
+	exec      execFlags
 }
 
 func init() {
@@ -58,6 +59,7 @@ Examples:
 			c.fs.BoolVarP(&rf.keepGoing, "keep-going", "k", false, "after a failure, still run every step that does not depend on it")
 			c.fs.StringSliceVar(&rf.force, "force", nil, "re-execute these steps even if cached (repeatable, or comma-separated)")
 			c.fs.BoolVar(&rf.verify, "verify", false, "re-execute cached steps and fail any whose outputs differ (changes nothing)")
+			rf.exec.add(c.fs, "")
 			c.addJSON("print the run as one JSON object on stdout")
 			return func(args []string) error { return runCmd(c, rf, args) }
 		},
@@ -99,14 +101,28 @@ func runCmd(c *ctx, rf *runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	executor, err := rf.exec.build(c, p.Workflow, runner.SpecOf(p))
+	if err != nil {
+		return err
+	}
+	if err := checkSlurmRun(executor, rf); err != nil {
+		return err
+	}
 	st, err := c.openStore()
 	if err != nil {
 		return err
 	}
 	runCtx, stop := signal.NotifyContext(c, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	finished := make(chan struct{})
+	defer close(finished) // before stop(): the end of the command is no interruption
 	go func() {
 		<-runCtx.Done()
+		select {
+		case <-finished:
+			return
+		default:
+		}
 		if c.Err() == nil {
 			stop() // a second Ctrl-C now ends bitflow at once
 			c.log.Warn().Msg("interrupted: stopping running steps (Ctrl-C again to abort at once)")
@@ -116,6 +132,7 @@ func runCmd(c *ctx, rf *runFlags, args []string) error {
 		Store: st, Jobs: rf.jobs, CPUs: rf.cpus, KeepGoing: rf.keepGoing, Force: force, Verify: rf.verify,
 		DebugHash: strings.Contains(os.Getenv("BITFLOW_DEBUG"), "hash"),
 		Observe:   newRenderer(c).observe, Version: version.String(),
+		Executor: executor,
 	}
 	start := time.Now()
 	rec, err := r.Execute(runCtx, p)
@@ -285,6 +302,8 @@ func (r *renderer) observe(ev runner.Event) {
 		l.Msg(p.Message)
 	case runner.Warning:
 		log.Warn().Msg(ev.Msg)
+	case runner.Info:
+		log.Info().Msg(ev.Msg)
 	case runner.HashDebug:
 		log.Info().Str("step", ev.Step).Str("action", ev.ActionID).Msg("manifest:\n" + indent(strings.TrimRight(ev.Msg, "\n"), "    "))
 	}

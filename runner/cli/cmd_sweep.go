@@ -15,6 +15,7 @@ type sweepFlags struct {
 	failFast bool
 	workflow string
 	csv, md  bool
+	exec     execFlags
 }
 
 func init() {
@@ -65,6 +66,7 @@ Examples:
 			c.fs.StringVar(&sf.workflow, "workflow", "", "sweep: run this workflow instead of the exploration's workflow:")
 			c.fs.BoolVar(&sf.csv, "csv", false, "results: print the table as CSV")
 			c.fs.BoolVar(&sf.md, "md", false, "results: print the table as Markdown (the default)")
+			sf.exec.add(c.fs, "sweep: ")
 			c.addJSON("print the points (expand), the sweep (sweep) or the table (results) as JSON")
 			return func(args []string) error {
 				switch {

@@ -64,6 +64,10 @@ func sweepRun(c *ctx, sf *sweepFlags, ref string) error {
 	if err != nil {
 		return sweepPlanErr(c, x, err)
 	}
+	executor, err := sf.exec.build(c, w, runner.SweepSpecOf(w, x.Stem, specs, runner.Options{}))
+	if err != nil {
+		return err
+	}
 	st, err := c.openStore()
 	if err != nil {
 		return err
@@ -78,8 +82,15 @@ func sweepRun(c *ctx, sf *sweepFlags, ref string) error {
 
 	runCtx, stop := signal.NotifyContext(c, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	finished := make(chan struct{})
+	defer close(finished) // before stop(): the end of the command is no interruption
 	go func() {
 		<-runCtx.Done()
+		select {
+		case <-finished:
+			return
+		default:
+		}
 		if c.Err() == nil {
 			stop() // a second Ctrl-C now ends bitflow at once
 			c.log.Warn().Msg("interrupted: stopping running steps (Ctrl-C again to abort at once); run the sweep again to continue")
@@ -93,6 +104,7 @@ func sweepRun(c *ctx, sf *sweepFlags, ref string) error {
 		Store: st, Jobs: sf.jobs, CPUs: sf.cpus, KeepGoing: !sf.failFast,
 		DebugHash: strings.Contains(os.Getenv("BITFLOW_DEBUG"), "hash"),
 		Version:   version.String(),
+		Executor:  executor,
 		Observe: func(ev runner.Event) {
 			rend.observe(ev)
 			for _, d := range progress.Observe(ev, time.Now()) {

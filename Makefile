@@ -11,7 +11,7 @@ LDFLAGS := -X $(PKG)/internal/version.Version=$(VERSION)
 WORKFLOW ?= workflows/bitnet_kd.yaml
 BITFLOW  := ./$(BIN)
 
-.PHONY: all build run test bench dryrun-test lint fuzz clean teacher collect train eval dryrun
+.PHONY: all build run test test-slurm bench dryrun-test lint fuzz clean teacher collect train eval dryrun
 
 all: build
 
@@ -40,6 +40,13 @@ dryrun: build   ## the 7B memory dry run
 test: lint
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./runner/ ./runner/store/ ./steps/... ./workflows/... ./internal/...
+
+## test-slurm: the Slurm executor end to end against a real Slurm, which must
+## be up (../shared/slurm/start-slurm.sh; .ci/run starts and stops it). The
+## tests skip only where Slurm is not installed, and fail if it is installed
+## but does not work; `make test` skips them.
+test-slurm:
+	BITFLOW_TEST_SLURM=1 $(GO) test -count=1 -timeout 20m -v -run '^TestSlurm' ./runner/slurm/
 
 ## bench: benchmarks (speed and memory are measured here, never asserted in
 ## tests), then the 7B and seed dry runs of dryrun-test

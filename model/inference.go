@@ -158,6 +158,11 @@ func (inf *Inference) Bytes() int64 {
 	return n
 }
 
+// attnParallelWork is the size n*L*inner of the attention products (n
+// new tokens against L cached ones) from which a forward spreads the heads
+// over goroutines.
+const attnParallelWork = 1 << 18
+
 // Session is one sequence being decoded with a KV cache.
 type Session struct {
 	inf  *Inference
@@ -273,6 +278,14 @@ func (s *Session) ForwardFunc(ids []int32, afterLayer func(layer int) error) ([]
 		clip4Forward(x, x, a)
 	}
 	pos0, L := s.pos, s.pos+n
+	// The heads go to other goroutines only when their products are worth a
+	// hand-off (a decode step's are a few thousand multiply-adds, and
+	// waking a helper for them made two threads slower than one). Each
+	// head is computed whole by one goroutine either way.
+	attnThreads := inf.Threads
+	if n*L*I < attnParallelWork {
+		attnThreads = 1
+	}
 	for l, b := range inf.Blocks {
 		rmsnormForward(ln, rms, x, b.AttnNorm, n, C)
 		b.Q.Forward(q, ln, n, a)
@@ -292,7 +305,7 @@ func (s *Session) ForwardFunc(ids []int32, afterLayer func(layer int) error) ([]
 			}
 		}
 		scale := float32(1 / math.Sqrt(float64(HD)))
-		parallelForN(inf.Threads, NH, 1, func(lo, hi int) {
+		parallelForN(attnThreads, NH, 1, func(lo, hi int) {
 			for hd := lo; hd < hi; hd++ {
 				sc := s.scores[hd*n*s.maxT : hd*n*s.maxT+n*L]
 				matmul(sc, L, q[hd*HD:], I, false, kT[hd*HD*s.maxT:], s.maxT, n, L, HD, false)

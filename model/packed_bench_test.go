@@ -39,6 +39,39 @@ func BenchmarkTernaryPrefill(b *testing.B) {
 	}
 }
 
+// BenchmarkTernaryKernel measures the packed projection on every packed
+// path this CPU runs (BenchmarkTernaryKernel/<path>/<in>x<out>/n=<n>): the
+// small student's shapes (q/k/v/o 128x128, gate/up 128->512, down 512->128)
+// at a decode step and a 16-token prefill, and a 7B q projection
+// (4096x4096) at a decode step and 8 tokens. GOPS counts one ternary
+// weight applied to one token as one op.
+func BenchmarkTernaryKernel(b *testing.B) {
+	shapes := []struct{ in, out, n int }{
+		{128, 128, 1}, {128, 512, 1}, {512, 128, 1}, {128, 512, 16}, {4096, 4096, 1}, {4096, 4096, 8},
+	}
+	for _, path := range PackedPaths() {
+		for _, s := range shapes {
+			b.Run(fmt.Sprintf("%s/%dx%d/n=%d", path, s.in, s.out, s.n), func(b *testing.B) {
+				BenchTernary(b, path, s.in, s.out, s.n)
+			})
+		}
+	}
+}
+
+// BenchmarkDecodePaths measures KV-cache decoding of the small student
+// (as BenchmarkDecode) on the fake-quant path and on every packed path
+// this CPU runs (BenchmarkDecodePaths/packed-<path>).
+func BenchmarkDecodePaths(b *testing.B) {
+	m, err := New(benchConfig(), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fakequant", func(b *testing.B) { BenchDecode(b, m, false, 128) })
+	for _, path := range PackedPaths() {
+		b.Run("packed-"+path, func(b *testing.B) { BenchDecodePacked(b, m, path, 128) })
+	}
+}
+
 // BenchmarkTableHead measures the 7B head (4096 -> 32000) read from its
 // fp16 and int8 tables over n tokens: tokens/s and GFLOPS (2 per weight
 // and token).

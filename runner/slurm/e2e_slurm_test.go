@@ -497,3 +497,62 @@ func TestSlurmExplorationSameDigests(t *testing.T) {
 		t.Errorf("result tables differ:\nlocal %s\nslurm %s", a, b)
 	}
 }
+
+func TestSlurmCtrlCCancelsTheJobs(t *testing.T) {
+	bin := needSlurm(t)
+	dir := sweepDir(t, "30")
+	cmd := exec.Command(bin, "sweep", "twelve.yaml", "--executor", "slurm", "--poll", "300ms", "--max-parallel", "2", "--store", "st")
+	cmd.Dir = dir
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "running") || !strings.Contains(stderr.String(), "step=work@") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no work step started in a minute:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("after Ctrl-C: %v, want exit 1\n%s", err, stderr.String())
+	}
+	if !regexp.MustCompile(`cancelled 2[0-9] jobs`).MatchString(stderr.String()) {
+		t.Errorf("want the sweep's 24 unfinished jobs cancelled:\n%s", stderr.String())
+	}
+	time.Sleep(time.Second)
+	out, _ := exec.Command("squeue", "-h", "-r", "-t", "PENDING,RUNNING,CONFIGURING", "-o", "%i %j").Output()
+	if strings.Contains(string(out), "bitflow:work") || strings.Contains(string(out), "bitflow:sum") {
+		t.Errorf("jobs still queued after Ctrl-C:\n%s", out)
+	}
+	if got := lines(t, filepath.Join(dir, "count", "work")); len(got) != 0 {
+		t.Errorf("work steps committed although cancelled 30 s before their end: %v", got)
+	}
+	if rec := lastRun(t, filepath.Join(dir, "st")); rec.Status != store.RunInterrupted {
+		t.Errorf("run status %s, want interrupted", rec.Status)
+	}
+}
+
+// syncBuffer is a buffer a test reads while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

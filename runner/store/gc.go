@@ -133,6 +133,15 @@ func (s *Store) GC(ctx context.Context, keep int, dryRun bool, onWait func()) (*
 			}
 		}
 	}
+	// Leases describe work in progress; with the store lock held
+	// exclusively nothing is in progress anywhere, so every lease is stale.
+	for _, d := range []string{dirLeases} {
+		if ents, err := os.ReadDir(s.path(d)); err == nil {
+			for _, e := range ents {
+				remove(s.path(d, e.Name()))
+			}
+		}
+	}
 	if ents, err := os.ReadDir(s.path(dirLocks)); err == nil {
 		for _, e := range ents {
 			if e.Name() != storeLock {

@@ -71,3 +71,25 @@ func TestLockNamed(t *testing.T) {
 		}
 	}
 }
+
+func TestGCRemovesStaleLeases(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteLease(&Lease{Name: "slurm-x", Host: "h", Job: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GC(context.Background(), 1, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.ReadLease("slurm-x") == nil {
+		t.Fatal("a dry run removed a lease")
+	}
+	if _, err := s.GC(context.Background(), 1, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l := s.ReadLease("slurm-x"); l != nil {
+		t.Errorf("gc left lease %+v", l)
+	}
+}

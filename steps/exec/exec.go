@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -207,20 +208,17 @@ func expandPaths(script string, inputs, outputs map[string]string) (string, erro
 	})
 }
 
-var shellPath string
-
-func findShell() (string, error) {
-	if shellPath != "" {
-		return shellPath, nil
-	}
+// findShell is the path of bash, looked up once: exec steps run
+// concurrently, and the first ones of a process used to race on a cached
+// path.
+var findShell = sync.OnceValues(func() (string, error) {
 	for _, p := range []string{"/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"} {
 		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			shellPath = p
 			return p, nil
 		}
 	}
 	return "", errors.New("run steps need bash, which is not installed in /bin, /usr/bin or /usr/local/bin")
-}
+})
 
 // copyReadOnly copies an input and removes write permission, so that a
 // command that writes to its input fails loudly (unless it runs as root);

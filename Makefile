@@ -48,11 +48,42 @@ test: lint
 test-slurm:
 	BITFLOW_TEST_SLURM=1 $(GO) test -count=1 -timeout 20m -v -run '^TestSlurm' ./runner/slurm/
 
-## bench: benchmarks (speed and memory are measured here, never asserted in
-## tests), then the 7B and seed dry runs of dryrun-test
+## bench: one table measured in one run (internal/benchtable): matmul GFLOPS
+## at the student's shapes, training and decode tokens/s, allocations per
+## training step, the cached rerun of a 200-step workflow; then the 7B and
+## seed dry runs of dryrun-test. Speed and memory are measured here, never
+## asserted in tests. BENCH_FLAGS="-cpu 1,2 -count 5 -json" etc.
+BENCH_FLAGS ?=
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./internal/benchtable $(BENCH_FLAGS)
 	$(MAKE) dryrun-test
+
+## bench-go: every go test benchmark of every package (the table's bodies
+## and more: the other matmul paths, packed 7B projections, the tokenizer)
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-torch: the PyTorch CPU reference of the default student (same
+## shapes, ternary fake-quant, AdamW) at each of TORCH_THREADS, its OpenMP
+## and OpenBLAS pools pinned to that count; needs torch (Debian: apt-get
+## install -y python3-torch). bench-compare prints bitflow's table with the
+## reference's rows beside it at 1 and 2 threads, medians of 5 runs.
+TORCH_BENCH   ?= ../shared/bench/torch_student.py
+PYTHON        ?= /usr/bin/python3
+TORCH_THREADS ?= 1 2
+bench-torch:
+	@if ! $(PYTHON) -c 'import torch' 2>/dev/null; then \
+	  echo "bench-torch: $(PYTHON) cannot import torch; install it with"; \
+	  echo "  sudo apt-get install -y python3-torch   (Debian/Ubuntu; then PYTHON=/usr/bin/python3)"; \
+	  echo "  or: pip install torch --index-url https://download.pytorch.org/whl/cpu   (PYTHON=path/to/python)"; \
+	  exit 0; fi; \
+	if [ ! -f "$(TORCH_BENCH)" ]; then echo "bench-torch: no $(TORCH_BENCH); set TORCH_BENCH=path/to/torch_student.py"; exit 1; fi; \
+	for t in $(TORCH_THREADS); do \
+	  echo "OMP_NUM_THREADS=$$t OPENBLAS_NUM_THREADS=$$t MKL_NUM_THREADS=$$t $(PYTHON) $(TORCH_BENCH) --threads $$t"; \
+	  OMP_NUM_THREADS=$$t OPENBLAS_NUM_THREADS=$$t MKL_NUM_THREADS=$$t $(PYTHON) $(TORCH_BENCH) --threads $$t || exit 1; \
+	done
+bench-compare:
+	$(GO) run ./internal/benchtable -cpu 1,2 -count 5 -torch $(TORCH_BENCH) -python $(PYTHON) $(BENCH_FLAGS)
 
 ## dryrun-test: TestDryrun7B on the real 7B and seed (8.85B) shapes, which
 ## `make test` skips (a few GB of RAM and some seconds each); -v logs the reports

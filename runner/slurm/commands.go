@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"os/user"
 	"strings"
 )
 
@@ -97,10 +98,15 @@ func parseSbatch(out string) (string, error) {
 // array tasks one per line (-r).
 const squeueFormat = "%i|%j|%T|%r|%N"
 
-// Queue lists every job Slurm still knows, in all states, with one squeue
-// call: finished jobs stay listed for the cluster's MinJobAge.
+// Queue lists every job of this user that Slurm still knows, in all
+// states, with one squeue call: finished jobs stay listed for the
+// cluster's MinJobAge.
 func (c Commands) Queue(ctx context.Context) (map[string]JobState, error) {
-	out, err := run(ctx, "", c.Squeue, "-h", "-r", "-t", "all", "-o", squeueFormat)
+	args := []string{"-h", "-r", "-t", "all", "-o", squeueFormat}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		args = append(args, "-u", u.Username)
+	}
+	out, err := run(ctx, "", c.Squeue, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -129,7 +129,9 @@ func (x *Executor) Execute(ctx context.Context, ex *runner.Execution) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	if err := d.submitAll(ctx, todo); err != nil {
+	err = d.submitAll(ctx, todo)
+	d.sortTracked()
+	if err != nil {
 		d.cancelAll(context.WithoutCancel(ctx), "")
 		return err
 	}
@@ -188,13 +190,19 @@ func (d *driver) submitAll(ctx context.Context, todo []*runner.Node) error {
 	return nil
 }
 
+// add tracks a step; sortTracked puts them back in topological order.
 func (d *driver) add(t *tracked) {
 	d.tracked[t.n] = t
 	d.order = append(d.order, t)
-	slices.SortStableFunc(d.order, func(a, b *tracked) int { return indexOf(d.ex.Plan(), a.n) - indexOf(d.ex.Plan(), b.n) })
 }
 
-func indexOf(p *runner.Plan, n *runner.Node) int { return slices.Index(p.Nodes, n) }
+func (d *driver) sortTracked() {
+	pos := make(map[*runner.Node]int, len(d.ex.Plan().Nodes))
+	for i, n := range d.ex.Plan().Nodes {
+		pos[n] = i
+	}
+	slices.SortStableFunc(d.order, func(a, b *tracked) int { return pos[a.n] - pos[b.n] })
+}
 
 // info reports driver progress.
 func (d *driver) info(msg string) { d.ex.Emit(runner.Event{Type: runner.Info, Msg: "slurm: " + msg}) }

@@ -172,6 +172,9 @@ func kernelAVX2(T int) {
 	p("VPBROADCASTD X12, Y12")
 	p("VBROADCASTI128 ·ternaryLUT0<>(SB), Y14")
 	p("VBROADCASTI128 ·ternaryLUT1<>(SB), Y13")
+	if T == 1 {
+		blockAVX2()
+	}
 	p("TESTQ CX, CX")
 	p("JZ done")
 	label("row")
@@ -242,6 +245,9 @@ func kernelVNNI(T int) {
 	p("VPBROADCASTD AX, Z31")
 	p("VBROADCASTI32X4 ·ternaryLUT0<>(SB), Z30")
 	p("VBROADCASTI32X4 ·ternaryLUT1<>(SB), Z29")
+	if T == 1 {
+		blockVNNI()
+	}
 	p("TESTQ CX, CX")
 	p("JZ done")
 	label("row")
@@ -317,6 +323,142 @@ func kernelVNNI(T int) {
 	label("done")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// blockAVX2 writes the four-row loop of ternaryAVX2T1, which runs while
+// four rows or more are left and leaves the rest to the one-row loop: the
+// rows share the activations' cache lines and, above all, one reduction
+// (three vphaddd and an add give the four sums in one register). Y0..Y3
+// accumulators of the rows, Y4..Y7 and Y8..Y11 two sets of temporaries
+// (rows alternate), AX the rows' codes at the chunk, R10 three rows.
+func blockAVX2() {
+	p("LEAQ (R8)(R8*2), R10")
+	label("block")
+	p("CMPQ CX, $4")
+	p("JLT row0")
+	for r := range 4 {
+		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	p("MOVQ SI, AX")
+	p("MOVQ DI, BX")
+	p("MOVQ DX, R11")
+	p("TESTQ R11, R11")
+	p("JZ breduce")
+	label("bchunk")
+	for r := range 4 {
+		row := [4]string{"(AX)", "(AX)(R8*1)", "(AX)(R8*2)", "(AX)(R10*1)"}[r]
+		c, h, w, q := 4+4*(r%2), 5+4*(r%2), 6+4*(r%2), 7+4*(r%2)
+		p("VMOVDQU %s, Y%d", row, c)
+		p("VPSRLW $4, Y%d, Y%d", c, h)
+		p("VPAND Y15, Y%d, Y%d", c, c)
+		p("VPAND Y15, Y%d, Y%d", h, h)
+		p("VPSHUFB Y%d, Y14, Y%d", c, w)
+		p("VPMADDUBSW 0(BX), Y%d, Y%d", w, w)
+		p("VPSHUFB Y%d, Y13, Y%d", c, q)
+		p("VPMADDUBSW 32(BX), Y%d, Y%d", q, q)
+		p("VPADDW Y%d, Y%d, Y%d", q, w, w)
+		p("VPSHUFB Y%d, Y14, Y%d", h, q)
+		p("VPMADDUBSW 64(BX), Y%d, Y%d", q, q)
+		p("VPADDW Y%d, Y%d, Y%d", q, w, w)
+		p("VPSHUFB Y%d, Y13, Y%d", h, q)
+		p("VPMADDUBSW 96(BX), Y%d, Y%d", q, q)
+		p("VPADDW Y%d, Y%d, Y%d", q, w, w)
+		p("VPMADDWD Y12, Y%d, Y%d", w, w)
+		p("VPADDD Y%d, Y%d, Y%d", w, r, r)
+	}
+	p("ADDQ $32, AX")
+	p("ADDQ $128, BX")
+	p("DECQ R11")
+	p("JNZ bchunk")
+	label("breduce")
+	p("VPHADDD Y1, Y0, Y0")
+	p("VPHADDD Y3, Y2, Y2")
+	p("VPHADDD Y2, Y0, Y0")
+	p("VEXTRACTI128 $1, Y0, X1")
+	p("VPADDD X1, X0, X0")
+	p("VMOVDQU X0, (R13)")
+	p("ADDQ $16, R13")
+	p("LEAQ (SI)(R8*4), SI")
+	p("SUBQ $4, CX")
+	p("JMP block")
+	label("row0")
+}
+
+// blockVNNI writes the eight-row loop of ternaryVNNIT1, which runs while
+// eight rows or more are left and leaves the rest to the pair loop. The
+// ZMM register of pair q holds rows q and q+4, so that one transposing
+// reduction (unpack and add twice, then two lane shuffles and an add) gives
+// the eight sums in row order in one YMM register. Z0..Z7 accumulators
+// (pair q: Z2q for code positions 0 and 2, Z2q+1 for 1 and 3), Z8..Z11 the
+// pairs' codes, Z12..Z15 high nibbles, Z16..Z23 weights (pairs alternate
+// between two sets), Z24..Z27 the chunk's activations; AX rows 0-3 and R12
+// rows 4-7 at the chunk, R10 three rows.
+func blockVNNI() {
+	p("LEAQ (R8)(R8*2), R10")
+	label("block")
+	p("CMPQ CX, $8")
+	p("JLT row0")
+	for i := range 8 {
+		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("MOVQ SI, AX")
+	p("LEAQ (SI)(R8*4), R12")
+	p("MOVQ DI, BX")
+	p("MOVQ DX, R11")
+	p("TESTQ R11, R11")
+	p("JZ breduce")
+	label("bchunk")
+	for k := range 4 {
+		p("VBROADCASTI64X4 %d(BX), Z%d", 32*k, 24+k)
+	}
+	for q := range 4 {
+		idx := [4]string{"", "(R8*1)", "(R8*2)", "(R10*1)"}[q]
+		c, h := 8+q, 12+q
+		w := 16 + 4*(q%2)
+		p("VMOVDQU (AX)%s, Y%d", idx, c)
+		p("VINSERTI64X4 $1, (R12)%s, Z%d, Z%d", idx, c, c)
+		p("VPSRLW $4, Z%d, Z%d", c, h)
+		p("VPANDD Z31, Z%d, Z%d", c, c)
+		p("VPANDD Z31, Z%d, Z%d", h, h)
+		p("VPSHUFB Z%d, Z30, Z%d", c, w)
+		p("VPSHUFB Z%d, Z29, Z%d", c, w+1)
+		p("VPSHUFB Z%d, Z30, Z%d", h, w+2)
+		p("VPSHUFB Z%d, Z29, Z%d", h, w+3)
+		for k := range 4 {
+			p("VPDPBUSD Z%d, Z%d, Z%d", 24+k, w+k, 2*q+k%2)
+		}
+	}
+	p("ADDQ $32, AX")
+	p("ADDQ $32, R12")
+	p("ADDQ $128, BX")
+	p("DECQ R11")
+	p("JNZ bchunk")
+	label("breduce")
+	for q := range 4 {
+		p("VPADDD Z%d, Z%d, Z%d", 2*q+1, 2*q, 2*q)
+	}
+	// Pairs A, B, C, D in Z0, Z2, Z4, Z6; per 128-bit lane:
+	// s1 = [a0+a2, b0+b2, a1+a3, b1+b3], s2 likewise of C, D, then
+	// [A, B, C, D] = lo_qdq(s1, s2) + hi_qdq(s1, s2).
+	p("VPUNPCKLDQ Z2, Z0, Z1")
+	p("VPUNPCKHDQ Z2, Z0, Z3")
+	p("VPADDD Z3, Z1, Z1")
+	p("VPUNPCKLDQ Z6, Z4, Z5")
+	p("VPUNPCKHDQ Z6, Z4, Z7")
+	p("VPADDD Z7, Z5, Z5")
+	p("VPUNPCKLQDQ Z5, Z1, Z0")
+	p("VPUNPCKHQDQ Z5, Z1, Z2")
+	p("VPADDD Z2, Z0, Z0")
+	// Lanes 0/1: rows 0-3, first and second half; lanes 2/3: rows 4-7.
+	p("VSHUFI64X2 $0x88, Z0, Z0, Z1")
+	p("VSHUFI64X2 $0xdd, Z0, Z0, Z2")
+	p("VPADDD Y2, Y1, Y1")
+	p("VMOVDQU Y1, (R13)")
+	p("ADDQ $32, R13")
+	p("LEAQ (SI)(R8*8), SI")
+	p("SUBQ $8, CX")
+	p("JMP block")
+	label("row0")
 }
 
 // epilogue writes ternaryEpi<name>: out[i] = float32(acc[i]-corr) / s *

@@ -134,7 +134,7 @@ func TestTernaryKernelsDirect(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	u := [4]int32{1, 2, 0, 1}
 	for _, k := range ternarySets {
-		for _, rows := range []int{1, 2, 3, 4, 7} {
+		for _, rows := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 19} {
 			for chunks := range 4 {
 				rb := 32*chunks + 5 // the kernels stop at the whole chunks
 				codes := make([]byte, rows*rb)
@@ -147,7 +147,7 @@ func TestTernaryKernelsDirect(t *testing.T) {
 					for i := range x {
 						x[i] = int8(rng.UintN(256))
 					}
-					const ldo = 9
+					const ldo = 21
 					got := make([]int32, T*ldo)
 					for i := range got {
 						got[i] = -7

@@ -14,20 +14,39 @@ func roundEven(x float32) float32 { return float32(math.RoundToEven(float64(x)))
 // s = (2^(a-1)-1) / max(max|x|, 1e-5), the BitNet b1.58 per-token quantizer.
 // out may alias inp.
 func absmaxTokenForward(out, inp []float32, n, C, bits int) {
-	parallelFor(n, grainFor(n, 3*C), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			absmaxTokenRow(out[r*C:(r+1)*C], inp[r*C:(r+1)*C], bits)
-		}
-	})
+	runPooled(&absmaxPool, n, grainFor(n, 3*C), absmaxKernel{out: out, inp: inp, C: C, bits: bits})
+}
+
+type absmaxKernel struct {
+	out, inp []float32
+	C, bits  int
+}
+
+var absmaxPool freeList[absmaxKernel]
+
+func (k *absmaxKernel) run(lo, hi int) {
+	C := k.C
+	for r := lo; r < hi; r++ {
+		absmaxTokenRow(k.out[r*C:(r+1)*C], k.inp[r*C:(r+1)*C], k.bits)
+	}
 }
 
 // absmaxTokenRow quantizes one row as absmaxTokenForward and returns its
-// scale s.
+// scale s. The clamp is written with comparisons, which give the same
+// values as min and max here (NaN stays NaN, -0 stays -0) but compile to
+// fewer instructions.
 func absmaxTokenRow(out, x []float32, bits int) float32 {
 	s := absmaxScale(x, bits)
 	lo, hi := -float32(int(1)<<(bits-1)), float32(int(1)<<(bits-1)-1)
+	out = out[:len(x)]
 	for i, v := range x {
-		out[i] = min(max(roundEven(v*s), lo), hi) / s
+		r := roundEven(v * s)
+		if r < lo {
+			r = lo
+		} else if r > hi {
+			r = hi
+		}
+		out[i] = r / s
 	}
 	return s
 }
@@ -48,13 +67,31 @@ func clip4Forward(out, inp []float32, bits int) {
 	}
 	delta := float32(8 / (math.Pow(2, float64(bits)) - 1))
 	q := float32(int(1)<<(bits-1) - 1)
-	n := len(inp)
-	parallelFor(n, 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x := min(max(inp[i], -4), 4)
-			out[i] = min(max(roundEven(x/delta), -q), q) * delta
+	runPooled(&elemQuantPool, len(inp), 1<<14, elemQuant{out: out, inp: inp, a: delta, q: q, clip4: true})
+}
+
+// elemQuant is the elementwise kernel of clip4Forward (clip4 true: a is
+// Delta, q the level bound) and symQuantTensor (a is the scale, q qmax).
+type elemQuant struct {
+	out, inp []float32
+	a, q     float32
+	clip4    bool
+}
+
+var elemQuantPool freeList[elemQuant]
+
+func (k *elemQuant) run(lo, hi int) {
+	out, inp, a, q := k.out[lo:hi], k.inp[lo:hi], k.a, k.q
+	if k.clip4 {
+		for i, v := range inp {
+			x := min(max(v, -4), 4)
+			out[i] = min(max(roundEven(x/a), -q), q) * a
 		}
-	})
+		return
+	}
+	for i, v := range inp {
+		out[i] = min(max(roundEven(v/a), -q), q) * a
+	}
 }
 
 // symQuantTensor performs out = clamp(round(x/scale), -qmax, qmax) * scale over
@@ -64,12 +101,7 @@ func clip4Forward(out, inp []float32, bits int) {
 func symQuantTensor(out, inp []float32, bits int) (scale, qmax float32) {
 	qmax = symQmax(bits)
 	scale = symScale(inp, qmax)
-	n := len(inp)
-	parallelFor(n, 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out[i] = min(max(roundEven(inp[i]/scale), -qmax), qmax) * scale
-		}
-	})
+	runPooled(&elemQuantPool, len(inp), 1<<14, elemQuant{out: out, inp: inp, a: scale, q: qmax})
 	return scale, qmax
 }
 
@@ -87,13 +119,24 @@ func symScale(x []float32, qmax float32) float32 {
 	return m / qmax
 }
 
-// maxAbs returns max|x|.
+// maxAbs returns max|x| (NaN if x holds one). It compares the magnitudes
+// bit patterns as integers, which order non-negative floats as their values,
+// in four independent lanes.
 func maxAbs(x []float32) float32 {
-	var m float32
-	for _, v := range x {
-		m = max(m, float32(math.Abs(float64(v))))
+	const mag = 0x7fffffff
+	var m0, m1, m2, m3 uint32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		m0 = max(m0, math.Float32bits(v[0])&mag)
+		m1 = max(m1, math.Float32bits(v[1])&mag)
+		m2 = max(m2, math.Float32bits(v[2])&mag)
+		m3 = max(m3, math.Float32bits(v[3])&mag)
 	}
-	return m
+	for ; i < len(x); i++ {
+		m0 = max(m0, math.Float32bits(x[i])&mag)
+	}
+	return math.Float32frombits(max(m0, m1, m2, m3))
 }
 
 // meanAbs returns mean|x|, summed in float64 in index order.

@@ -36,8 +36,14 @@ type layerActs struct {
 	ao        []float32 // (BT,C)
 	res2      []float32 // (BT,C)
 	ln2, rms2 []float32
-	g, u, h   []float32 // (BT,H)
+	g, u, h   []float32 // (BT,H); h is stored only when down does not quantize it
+	sg        []float32 // (BT,H) sigma(g), for the SwiGLU backward
 	mo        []float32 // (BT,C)
+
+	// Inputs of the projections quantized absmax_token, shared by the
+	// sites that read them (allocated on first use): ln1's for q, k, v,
+	// ln2's for gate, up, and h's for down.
+	xq1, xq2, xqh []float32
 }
 
 func newActivations(cfg Config, B, T int) *activations {
@@ -53,7 +59,7 @@ func newActivations(cfg Config, B, T int) *activations {
 	for range cfg.NLayer {
 		a.layers = append(a.layers, layerActs{ln1: f(N * C), rms1: f(N), q: f(N * I), k: f(N * I), v: f(N * I),
 			att: f(B * NH * T * T), atty: f(N * I), ao: f(N * C), res2: f(N * C), ln2: f(N * C), rms2: f(N),
-			g: f(N * H), u: f(N * H), h: f(N * H), mo: f(N * C)})
+			g: f(N * H), u: f(N * H), h: f(N * H), sg: f(N * H), mo: f(N * C)})
 	}
 	return a
 }
@@ -93,10 +99,10 @@ func (m *Model) Forward(ids []int32, valid []bool, B, T int) ([]float32, error) 
 		for _, lin := range b.linears() {
 			lin.prepare()
 		}
-		rmsnormForward(la.ln1, la.rms1, x, b.ln1, N, C)
-		b.q.forward(la.q, la.ln1, N, bits)
-		b.k.forward(la.k, la.ln1, N, bits)
-		b.v.forward(la.v, la.ln1, N, bits)
+		la.xq1 = normQuantForward(la.ln1, la.xq1, la.rms1, x, b.ln1, N, C, bits, b.q, b.k, b.v)
+		projForward(b.q, la.q, la.ln1, la.xq1, N, bits)
+		projForward(b.k, la.k, la.ln1, la.xq1, N, bits)
+		projForward(b.v, la.v, la.ln1, la.xq1, N, bits)
 		if cfg.RoPE {
 			ropeForward(la.q, m.cos, m.sin, N, T, 0, NH, HD)
 			ropeForward(la.k, m.cos, m.sin, N, T, 0, NH, HD)
@@ -107,20 +113,69 @@ func (m *Model) Forward(ids []int32, valid []bool, B, T int) ([]float32, error) 
 			clip4Forward(la.ao, la.ao, bits)
 		}
 		residualForward(la.res2, x, la.ao)
-		rmsnormForward(la.ln2, la.rms2, la.res2, b.ln2, N, C)
-		b.gate.forward(la.g, la.ln2, N, bits)
-		b.up.forward(la.u, la.ln2, N, bits)
-		swigluForward(la.h, la.g, la.u, len(la.h))
-		b.down.forward(la.mo, la.h, N, bits)
+		la.xq2 = normQuantForward(la.ln2, la.xq2, la.rms2, la.res2, b.ln2, N, C, bits, b.gate, b.up)
+		projForward(b.gate, la.g, la.ln2, la.xq2, N, bits)
+		projForward(b.up, la.u, la.ln2, la.xq2, N, bits)
+		if H := cfg.MLPHidden; b.down.inQuant == inputAbsmaxToken {
+			// h is only the input of down, which keeps its quantized copy:
+			// quantize it as it is made and never store it.
+			if cap(la.xqh) < N*H {
+				la.xqh = make([]float32, N*H)
+			}
+			swigluQuantForward(nil, la.xqh, la.sg, la.g, la.u, N*H, H, bits)
+			b.down.forwardQuantized(la.mo, la.xqh, N)
+		} else {
+			swigluForwardSig(la.h, la.sg, la.g, la.u, N*H)
+			b.down.forward(la.mo, la.h, N, bits)
+		}
 		if b.clip4Down {
 			clip4Forward(la.mo, la.mo, bits)
 		}
 		residualForward(a.res[l+1], la.res2, la.mo)
 	}
 	rmsnormForward(a.lnf, a.rmsf, a.res[cfg.NLayer], m.lnf, N, C)
-	transpose(m.headT, V, m.head, C, V, C)
+	parallelTranspose(m.headT, V, m.head, C, V, C)
 	matmul(a.logits, V, a.lnf, C, false, m.headT, V, N, V, C, false)
 	return a.logits, nil
+}
+
+// normQuantForward performs the RMSNorm of inp (N,C) with gain g ahead of
+// the projections ls, which all read its output: into ln when a site takes
+// it unquantized, and, fused with it, its absmax_token quantization at bits
+// into xq (grown to N*C if needed, and returned) when a site takes that.
+// The sites that quantize then share one quantized copy, made once.
+func normQuantForward(ln, xq, rms, inp, g []float32, N, C, bits int, ls ...*Linear) []float32 {
+	raw, quant := false, false
+	for _, l := range ls {
+		if l.inQuant == inputAbsmaxToken {
+			quant = true
+		} else {
+			raw = true
+		}
+	}
+	if !quant {
+		rmsnormForward(ln, rms, inp, g, N, C)
+		return xq
+	}
+	if cap(xq) < N*C {
+		xq = make([]float32, N*C)
+	}
+	xq = xq[:N*C]
+	if !raw {
+		ln = nil
+	}
+	rmsnormQuantForward(ln, xq, rms, inp, g, N, C, bits)
+	return xq
+}
+
+// projForward runs the projection l on ln, or on its shared quantized copy
+// xq when l quantizes absmax_token (see normQuantForward).
+func projForward(l *Linear, out, ln, xq []float32, N, bits int) {
+	if l.inQuant == inputAbsmaxToken {
+		l.forwardQuantized(out, xq, N)
+		return
+	}
+	l.forward(out, ln, N, bits)
 }
 
 // residualForward performs out = x + y.
@@ -158,7 +213,7 @@ func (m *Model) Backward(dlogits []float32) {
 		b.down.backward(a.dh, a.dres, la.h, a.dwHat, N)
 		clear(a.dg)
 		clear(a.du)
-		swigluBackward(a.dg, a.du, a.dh, la.g, la.u, len(a.dh))
+		swigluBackwardSig(a.dg, a.du, a.dh, la.sg, la.g, la.u, len(a.dh))
 		clear(a.dln)
 		b.gate.backward(a.dln, a.dg, la.ln2, a.dwHat, N)
 		b.up.backward(a.dln, a.du, la.ln2, a.dwHat, N)

@@ -29,11 +29,44 @@ func encoderBackward(dwte, dout []float32, ids []int32, N, C int) {
 // rmsnormForward performs out (N,C) = x / (r + eps) * g per row of inp (N,C),
 // with r = sqrt(mean(x^2)) stored in rms (N).
 func rmsnormForward(out, rms, inp, g []float32, N, C int) {
-	parallelFor(N, grainFor(N, 3*C), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			rms[i] = rmsnormRow(out[i*C:(i+1)*C], inp[i*C:(i+1)*C], g)
+	runPooled(&rmsnormFwdPool, N, grainFor(N, 3*C), rmsnormFwd{out: out, rms: rms, inp: inp, g: g, C: C})
+}
+
+// rmsnormQuantForward is rmsnormForward fused with absmaxTokenForward at
+// bits: each row is normalized and then quantized while it is in cache,
+// into xq (N,C). out (N,C) receives the unquantized rows when not nil;
+// when nil they are never stored. Same operations, same bits as the two
+// passes.
+func rmsnormQuantForward(out, xq, rms, inp, g []float32, N, C, bits int) {
+	runPooled(&rmsnormFwdPool, N, grainFor(N, 6*C), rmsnormFwd{out: out, xq: xq, rms: rms, inp: inp, g: g, C: C, bits: bits})
+}
+
+// rmsnormFwd is the kernel of rmsnormForward and rmsnormQuantForward.
+type rmsnormFwd struct {
+	out, xq, rms, inp, g []float32
+	C, bits              int
+}
+
+var rmsnormFwdPool freeList[rmsnormFwd]
+
+func (k *rmsnormFwd) run(lo, hi int) {
+	C := k.C
+	for i := lo; i < hi; i++ {
+		x := k.inp[i*C : (i+1)*C]
+		if k.xq == nil {
+			k.rms[i] = rmsnormRow(k.out[i*C:(i+1)*C], x, k.g)
+			continue
 		}
-	})
+		q := k.xq[i*C : (i+1)*C]
+		if k.out == nil {
+			k.rms[i] = rmsnormRow(q, x, k.g)
+			absmaxTokenRow(q, q, k.bits)
+			continue
+		}
+		y := k.out[i*C : (i+1)*C]
+		k.rms[i] = rmsnormRow(y, x, k.g)
+		absmaxTokenRow(q, y, k.bits)
+	}
 }
 
 // rmsnormRow normalizes one row as rmsnormForward and returns r.
@@ -44,6 +77,8 @@ func rmsnormRow(out, x, g []float32) float32 {
 	}
 	r := float32(math.Sqrt(ss / float64(len(x))))
 	inv := 1 / (r + rmsEps)
+	g = g[:len(x)]
+	out = out[:len(x)]
 	for j, v := range x {
 		out[j] = v * inv * g[j]
 	}
@@ -54,56 +89,159 @@ func rmsnormRow(out, x, g []float32) float32 {
 // with d = r + eps and dn = dout*g,
 // dx_j += dn_j/d - (sum_i dn_i x_i) x_j / (d^2 C r), dg_j += sum_rows dout_j x_j / d.
 func rmsnormBackward(dinp, dg, dout, inp, g, rms []float32, N, C int) {
-	parallelFor(N, grainFor(N, 4*C), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x, dy, dx := inp[i*C:(i+1)*C], dout[i*C:(i+1)*C], dinp[i*C:(i+1)*C]
-			r := float64(rms[i])
-			d := r + rmsEps
-			var dot float64
-			for j, v := range x {
-				dot += float64(dy[j]) * float64(g[j]) * float64(v)
-			}
-			var k float64
-			if r > 0 {
-				k = dot / (d * d * float64(C) * r)
-			}
-			for j, v := range x {
-				dx[j] += float32(float64(dy[j])*float64(g[j])/d - k*float64(v))
-			}
-		}
-	})
+	k := rmsnormBwd{dinp: dinp, dg: dg, dout: dout, inp: inp, g: g, rms: rms, N: N, C: C}
+	runPooled(&rmsnormBwdPool, N, grainFor(N, 4*C), k)
 	// dg is a reduction over rows: split by column so each dg_j has one
 	// writer and sums its rows in order.
-	parallelFor(C, grainFor(C, 2*N), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			var s float64
-			for i := range N {
-				s += float64(dout[i*C+j]) * float64(inp[i*C+j]) / (float64(rms[i]) + rmsEps)
+	k.dgPass = true
+	runPooled(&rmsnormBwdPool, C, rmsnormDgCols, k)
+}
+
+// rmsnormDgCols is the column chunk of rmsnormBackward's dg pass: each
+// chunk walks the rows once, reading a cache line per row.
+const rmsnormDgCols = 16
+
+type rmsnormBwd struct {
+	dinp, dg, dout, inp, g, rms []float32
+	N, C                        int
+	dgPass                      bool
+}
+
+var rmsnormBwdPool freeList[rmsnormBwd]
+
+func (k *rmsnormBwd) run(lo, hi int) {
+	C := k.C
+	if k.dgPass {
+		var s [rmsnormDgCols]float64
+		w := hi - lo
+		for i := range k.N {
+			d := float64(k.rms[i]) + rmsEps
+			dy, x := k.dout[i*C+lo:i*C+hi], k.inp[i*C+lo:i*C+hi]
+			for j := range w {
+				s[j] += float64(dy[j]) * float64(x[j]) / d
 			}
-			dg[j] += float32(s)
 		}
-	})
+		for j := range w {
+			k.dg[lo+j] += float32(s[j])
+		}
+		return
+	}
+	g := k.g[:C]
+	for i := lo; i < hi; i++ {
+		x, dy, dx := k.inp[i*C:(i+1)*C], k.dout[i*C:(i+1)*C], k.dinp[i*C:(i+1)*C]
+		r := float64(k.rms[i])
+		d := r + rmsEps
+		var dot float64
+		for j, v := range x {
+			dot += float64(dy[j]) * float64(g[j]) * float64(v)
+		}
+		var kk float64
+		if r > 0 {
+			kk = dot / (d * d * float64(C) * r)
+		}
+		for j, v := range x {
+			dx[j] += float32(float64(dy[j])*float64(g[j])/d - kk*float64(v))
+		}
+	}
 }
 
 // swigluForward performs h = SiLU(g) * u elementwise over n values.
 func swigluForward(h, g, u []float32, n int) {
-	parallelFor(n, 1<<13, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			h[i] = silu(g[i]) * u[i]
+	runPooled(&swigluFwdPool, n, 1<<13, swigluFwd{h: h, g: g, u: u})
+}
+
+// swigluForwardSig is swigluForward that also stores sigma(g) in sg (n) for
+// swigluBackwardSig, which then computes no exponential.
+func swigluForwardSig(h, sg, g, u []float32, n int) {
+	runPooled(&swigluFwdPool, n, 1<<13, swigluFwd{h: h, sg: sg, g: g, u: u})
+}
+
+// swigluQuantForward is swigluForwardSig fused with absmaxTokenForward: it
+// computes h row by row (rows of H values, n/H rows), quantizes each row at
+// bits into xq while it is in cache, and stores h itself only when h is not
+// nil. Same operations, same bits as the separate passes.
+func swigluQuantForward(h, xq, sg, g, u []float32, n, H, bits int) {
+	rows := n / H
+	runPooled(&swigluFwdPool, rows, grainFor(rows, 8*H), swigluFwd{h: h, xq: xq, sg: sg, g: g, u: u, H: H, bits: bits})
+}
+
+// swigluFwd is the kernel of the swiglu forwards: elementwise over [lo,hi)
+// when H is 0, else over rows [lo,hi) of H values.
+type swigluFwd struct {
+	h, xq, sg, g, u []float32
+	H, bits         int
+}
+
+var swigluFwdPool freeList[swigluFwd]
+
+func (k *swigluFwd) run(lo, hi int) {
+	if k.H == 0 {
+		k.elems(k.h, lo, hi)
+		return
+	}
+	H := k.H
+	for r := lo; r < hi; r++ {
+		q := k.xq[r*H : (r+1)*H]
+		if k.h == nil {
+			k.elems(k.xq, r*H, (r+1)*H)
+			absmaxTokenRow(q, q, k.bits)
+			continue
 		}
-	})
+		k.elems(k.h, r*H, (r+1)*H)
+		absmaxTokenRow(q, k.h[r*H:(r+1)*H], k.bits)
+	}
+}
+
+// elems performs h[i] = SiLU(g[i]) * u[i] over [lo,hi), storing sigma(g[i])
+// in sg when sg is not nil.
+func (k *swigluFwd) elems(h []float32, lo, hi int) {
+	g, u, h := k.g[lo:hi], k.u[lo:hi], h[lo:hi]
+	if k.sg == nil {
+		for i, x := range g {
+			h[i] = silu(x) * u[i]
+		}
+		return
+	}
+	sg := k.sg[lo:hi]
+	for i, x := range g {
+		s := sigmoid(x)
+		sg[i] = s
+		h[i] = x * s * u[i] // silu(x) * u[i]
+	}
 }
 
 // swigluBackward accumulates dg += dh * u * SiLU'(g) and du += dh * SiLU(g),
 // with SiLU'(g) = sigma(g) (1 + g (1 - sigma(g))).
 func swigluBackward(dg, du, dh, g, u []float32, n int) {
-	parallelFor(n, 1<<13, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			sg := sigmoid(g[i])
-			dg[i] += dh[i] * u[i] * sg * (1 + g[i]*(1-sg))
-			du[i] += dh[i] * g[i] * sg
+	runPooled(&swigluBwdPool, n, 1<<13, swigluBwd{dg: dg, du: du, dh: dh, g: g, u: u})
+}
+
+// swigluBackwardSig is swigluBackward given sg = sigma(g) from
+// swigluForwardSig.
+func swigluBackwardSig(dg, du, dh, sg, g, u []float32, n int) {
+	runPooled(&swigluBwdPool, n, 1<<13, swigluBwd{dg: dg, du: du, dh: dh, sg: sg, g: g, u: u})
+}
+
+type swigluBwd struct{ dg, du, dh, sg, g, u []float32 }
+
+var swigluBwdPool freeList[swigluBwd]
+
+func (k *swigluBwd) run(lo, hi int) {
+	dg, du, dh, g, u := k.dg[lo:hi], k.du[lo:hi], k.dh[lo:hi], k.g[lo:hi], k.u[lo:hi]
+	if k.sg == nil {
+		for i, x := range g {
+			sg := sigmoid(x)
+			dg[i] += dh[i] * u[i] * sg * (1 + x*(1-sg))
+			du[i] += dh[i] * x * sg
 		}
-	})
+		return
+	}
+	sgs := k.sg[lo:hi]
+	for i, x := range g {
+		sg := sgs[i]
+		dg[i] += dh[i] * u[i] * sg * (1 + x*(1-sg))
+		du[i] += dh[i] * x * sg
+	}
 }
 
 func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
@@ -137,20 +275,30 @@ func ropeBackward(d, cos, sin []float32, N, T, pos0, NH, HD int) {
 }
 
 func ropeApply(x, cos, sin []float32, N, T, pos0, NH, HD int, sign float32) {
-	half := HD / 2
-	parallelFor(N, grainFor(N, 3*NH*HD), func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			p := pos0 + n%T
-			c, s := cos[p*half:(p+1)*half], sin[p*half:(p+1)*half]
-			for h := range NH {
-				v := x[(n*NH+h)*HD : (n*NH+h+1)*HD]
-				for i := range half {
-					x1, x2 := v[i], v[i+half]
-					si := sign * s[i]
-					v[i] = x1*c[i] - x2*si
-					v[i+half] = x2*c[i] + x1*si
-				}
+	runPooled(&ropePool, N, grainFor(N, 3*NH*HD), ropeKernel{x: x, cos: cos, sin: sin, T: T, pos0: pos0, NH: NH, HD: HD, sign: sign})
+}
+
+type ropeKernel struct {
+	x, cos, sin     []float32
+	T, pos0, NH, HD int
+	sign            float32
+}
+
+var ropePool freeList[ropeKernel]
+
+func (k *ropeKernel) run(lo, hi int) {
+	half, NH, HD := k.HD/2, k.NH, k.HD
+	for n := lo; n < hi; n++ {
+		p := k.pos0 + n%k.T
+		c, s := k.cos[p*half:(p+1)*half], k.sin[p*half:(p+1)*half]
+		for h := range NH {
+			v := k.x[(n*NH+h)*HD : (n*NH+h+1)*HD]
+			for i := range half {
+				x1, x2 := v[i], v[i+half]
+				si := k.sign * s[i]
+				v[i] = x1*c[i] - x2*si
+				v[i+half] = x2*c[i] + x1*si
 			}
 		}
-	})
+	}
 }

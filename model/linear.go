@@ -1,8 +1,6 @@
 package model
 
-import (
-	"math"
-)
+import "math"
 
 // inputQuant says how a projection fake-quantizes its input.
 type inputQuant int
@@ -37,7 +35,8 @@ type Linear struct {
 	bits  int       // adaptive: rounded bit width b
 	dsdb  float32   // adaptive: dscale/db at b
 
-	xq []float32 // (n,In) quantized input of the last forward
+	xq    []float32 // (n,In) quantized input of the last forward: xqBuf or a shared buffer
+	xqBuf []float32 // the site's own buffer for xq
 }
 
 func newLinear(name, variant string, in, out int, cfg Config) *Linear {
@@ -107,16 +106,9 @@ func (l *Linear) prepare() {
 	case VariantBitLinear:
 		// Delta = 0.7 mean|W|; Q = sign(W) [|W| > Delta]; W_hat = Q * s.
 		delta := bitlinearDelta(W)
-		parallelFor(Out, grainFor(Out, In), func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				s := l.S[o]
-				for i, w := range W[o*In : (o+1)*In] {
-					q := bitlinearCode(w, delta)
-					l.aux[o*In+i] = q
-					l.wHat[o*In+i] = q * s
-				}
-			}
-		})
+		// The kernel writes W_hat^T too, while the row is in cache.
+		runPooled(&linearPool, Out, grainFor(Out, 2*In), linearKernel{l: l, delta: delta})
+		return
 	case Variant1p58:
 		// gamma = mean|W|; W_hat = gamma * clamp(round(W/(gamma+1e-5)), -1, 1).
 		gamma := meanAbs(W)
@@ -145,7 +137,7 @@ func (l *Linear) prepare() {
 			l.dsdb = float32(-(float64(m) / (q * q)) * math.Ln2 * math.Pow(2, float64(b-1)))
 		}
 	}
-	transpose(l.wHatT, Out, l.wHat, In, Out, In)
+	parallelTranspose(l.wHatT, Out, l.wHat, In, Out, In)
 }
 
 // forward performs out (n,Out) = q(inp) (n,In) * W_hat^T, where q is the
@@ -157,16 +149,25 @@ func (l *Linear) forward(out, inp []float32, n, actBits int) {
 	matmul(out, l.Out, x, l.In, false, l.wHatT, l.Out, n, l.Out, l.In, false)
 }
 
+// forwardQuantized performs out (n,Out) = xq (n,In) * W_hat^T for a site
+// with absmax_token input quantization, given its input already quantized
+// at the model's activation bits (shared by the sites that read the same
+// input). xq must stay unchanged until backward.
+func (l *Linear) forwardQuantized(out, xq []float32, n int) {
+	l.xq = xq[:n*l.In]
+	matmul(out, l.Out, l.xq, l.In, false, l.wHatT, l.Out, n, l.Out, l.In, false)
+}
+
 // quantInput returns the input the product sees: inp itself, or its
 // fake-quantized copy kept in l.xq for the backward pass.
 func (l *Linear) quantInput(inp []float32, n, actBits int) []float32 {
 	if l.inQuant == inputNone {
 		return inp[:n*l.In]
 	}
-	if cap(l.xq) < n*l.In {
-		l.xq = make([]float32, n*l.In)
+	if cap(l.xqBuf) < n*l.In {
+		l.xqBuf = make([]float32, n*l.In)
 	}
-	l.xq = l.xq[:n*l.In]
+	l.xq = l.xqBuf[:n*l.In]
 	if l.inQuant == inputAbsmaxToken {
 		absmaxTokenForward(l.xq, inp, n, l.In, actBits)
 	} else {
@@ -198,17 +199,7 @@ func (l *Linear) backward(dinp, dout, inp, dwHat []float32, n int) {
 	matmul(dwHat, In, dout, Out, true, x, In, Out, In, n, false)
 	switch l.Variant {
 	case VariantBitLinear:
-		parallelFor(Out, grainFor(Out, 2*In), func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				s := l.S[o]
-				var ds float64
-				for i, g := range dwHat[o*In : (o+1)*In] {
-					l.DW[o*In+i] += s * g
-					ds += float64(l.aux[o*In+i]) * float64(g)
-				}
-				l.DS[o] += float32(ds)
-			}
-		})
+		runPooled(&linearPool, Out, grainFor(Out, 2*In), linearKernel{l: l, dwHat: dwHat, backward: true})
 	case Variant1p58, VariantAdaptive:
 		for i, g := range dwHat {
 			l.DW[i] += g
@@ -220,5 +211,43 @@ func (l *Linear) backward(dinp, dout, inp, dwHat []float32, n int) {
 			}
 			l.DBit[0] += float32(s * float64(l.dsdb))
 		}
+	}
+}
+
+// linearKernel is the bitlinear per-row work, split by output row: with
+// backward false, prepare's Q, W_hat = Q * s at threshold delta and its
+// transpose W_hat^T; with
+// backward true, the straight-through gradients dW += s * dW_hat and
+// ds_o += sum_i Q_oi dW_hat_oi.
+type linearKernel struct {
+	l        *Linear
+	delta    float32
+	dwHat    []float32
+	backward bool
+}
+
+var linearPool freeList[linearKernel]
+
+func (k *linearKernel) run(lo, hi int) {
+	l, In := k.l, k.l.In
+	for o := lo; o < hi; o++ {
+		s := l.S[o]
+		if !k.backward {
+			aux, wHat, wHatT, Out := l.aux[o*In:(o+1)*In], l.wHat[o*In:(o+1)*In], l.wHatT, l.Out
+			for i, w := range l.W[o*In : (o+1)*In] {
+				q := bitlinearCode(w, k.delta)
+				aux[i] = q
+				wHat[i] = q * s
+				wHatT[i*Out+o] = q * s
+			}
+			continue
+		}
+		var ds float64
+		dw, aux := l.DW[o*In:(o+1)*In], l.aux[o*In:(o+1)*In]
+		for i, g := range k.dwHat[o*In : (o+1)*In] {
+			dw[i] += s * g
+			ds += float64(aux[i]) * float64(g)
+		}
+		l.DS[o] += float32(ds)
 	}
 }

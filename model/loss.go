@@ -108,40 +108,17 @@ func TaskLoss(dlogits, logits []float32, b *Batch, V int, lc LossConfig) (LossRe
 			klW *= lc.KDTau * lc.KDTau
 		}
 	}
-	ce, kl := make([]float64, n), make([]float64, n)
-	errs := make([]error, n)
-	parallelFor(n, grainFor(n, 4*V), func(lo, hi int) {
-		p := make([]float64, V)
-		mark := make([]bool, V)
-		for i := lo; i < hi; i++ {
-			z := logits[i*V : (i+1)*V]
-			var dz []float32
-			if dlogits != nil {
-				dz = dlogits[i*V : (i+1)*V]
-				clear(dz)
-			}
-			if !b.trained(i) {
-				continue
-			}
-			y := int(b.Targets[i])
-			ce[i] = ceRow(p, z, y)
-			w := ceW
-			if b.Struct != nil && b.Struct[i] {
-				w += fW
-			}
-			if dz != nil {
-				for j := range dz {
-					dz[j] = float32(w * p[j])
-				}
-				dz[y] -= float32(w)
-			}
-			if kd {
-				k := b.K
-				kl[i], errs[i] = kdRow(dz, p, mark, z, b.TopKIDs[i*k:(i+1)*k], b.TopKLogprobs[i*k:(i+1)*k],
-					float64(b.OtherLogprob[i]), lc.KDTau, klW)
-			}
-		}
-	})
+	sc := lossScratchPool.get()
+	defer lossScratchPool.put(sc)
+	if cap(sc.ce) < n {
+		sc.ce, sc.kl, sc.errs = make([]float64, n), make([]float64, n), make([]error, n)
+	}
+	ce, kl, errs := sc.ce[:n], sc.kl[:n], sc.errs[:n]
+	clear(ce)
+	clear(kl)
+	clear(errs)
+	runPooled(&lossPool, n, grainFor(n, 4*V), lossKernel{dlogits: dlogits, logits: logits, b: b, V: V,
+		ceW: ceW, fW: fW, klW: klW, tau: lc.KDTau, kd: kd, ce: ce, kl: kl, errs: errs})
 	var ceSum, fSum, klSum float64
 	for i := range n {
 		if errs[i] != nil {
@@ -167,7 +144,77 @@ func TaskLoss(dlogits, logits []float32, b *Batch, V int, lc LossConfig) (LossRe
 	} else {
 		res.Loss = res.CE
 	}
+	clear(errs) // drop the references
 	return res, nil
+}
+
+// lossScratch holds TaskLoss's per-position results.
+type lossScratch struct {
+	ce, kl []float64
+	errs   []error
+}
+
+var lossScratchPool freeList[lossScratch]
+
+// lossRow is a chunk's scratch of TaskLoss: p and mark of length V.
+type lossRow struct {
+	p    []float64
+	mark []bool
+}
+
+var lossRowPool freeList[lossRow]
+
+// lossKernel computes TaskLoss's rows [lo,hi): per-position CE and KL (and
+// their errors) and, when dlogits is not nil, the rows' gradients.
+type lossKernel struct {
+	dlogits, logits []float32
+	b               *Batch
+	V               int
+	ceW, fW, klW    float64
+	tau             float64
+	kd              bool
+	ce, kl          []float64
+	errs            []error
+}
+
+var lossPool freeList[lossKernel]
+
+func (k *lossKernel) run(lo, hi int) {
+	V, b := k.V, k.b
+	sc := lossRowPool.get()
+	if cap(sc.p) < V {
+		sc.p, sc.mark = make([]float64, V), make([]bool, V)
+	}
+	p, mark := sc.p[:V], sc.mark[:V]
+	for i := lo; i < hi; i++ {
+		z := k.logits[i*V : (i+1)*V]
+		var dz []float32
+		if k.dlogits != nil {
+			dz = k.dlogits[i*V : (i+1)*V]
+			clear(dz)
+		}
+		if !b.trained(i) {
+			continue
+		}
+		y := int(b.Targets[i])
+		k.ce[i] = ceRow(p, z, y)
+		w := k.ceW
+		if b.Struct != nil && b.Struct[i] {
+			w += k.fW
+		}
+		if dz != nil {
+			for j := range dz {
+				dz[j] = float32(w * p[j])
+			}
+			dz[y] -= float32(w)
+		}
+		if k.kd {
+			K := b.K
+			k.kl[i], k.errs[i] = kdRow(dz, p, mark, z, b.TopKIDs[i*K:(i+1)*K], b.TopKLogprobs[i*K:(i+1)*K],
+				float64(b.OtherLogprob[i]), k.tau, k.klW)
+		}
+	}
+	lossRowPool.put(sc)
 }
 
 // ceRow returns -log softmax(z)[y] and leaves softmax(z) in p.
@@ -290,17 +337,19 @@ func kdRow(dz []float32, p []float64, mark []bool, z []float32, ids []int32, lps
 // min <= bit_param <= max (STE through the rounding).
 func (m *Model) BitPenalty(lc LossConfig, grad bool) (total, normalized, term float64) {
 	P := float64(m.NumParams())
-	for _, l := range m.Linears() {
-		if l.Variant != VariantAdaptive {
-			continue
-		}
-		total += l.BitUsage()
-		if grad && l.bitInRange() {
-			g := lc.BitLossWeight * float64(len(l.W))
-			if lc.BitLossNormalize {
-				g /= P
+	for i := range m.blocks {
+		for _, l := range m.blocks[i].linears() {
+			if l.Variant != VariantAdaptive {
+				continue
 			}
-			l.DBit[0] += float32(g)
+			total += l.BitUsage()
+			if grad && l.bitInRange() {
+				g := lc.BitLossWeight * float64(len(l.W))
+				if lc.BitLossNormalize {
+					g /= P
+				}
+				l.DBit[0] += float32(g)
+			}
 		}
 	}
 	normalized = total / P
@@ -311,12 +360,18 @@ func (m *Model) BitPenalty(lc LossConfig, grad bool) (total, normalized, term fl
 	return total, normalized, lc.BitLossWeight * nb
 }
 
-// LayerBits returns each adaptive layer's bit width b, by layer name.
+// LayerBits returns each adaptive layer's bit width b, by layer name; nil
+// when the model has no adaptive layer.
 func (m *Model) LayerBits() map[string]float64 {
-	out := map[string]float64{}
-	for _, l := range m.Linears() {
-		if l.Variant == VariantAdaptive {
-			out[l.Name] = float64(l.Bits())
+	var out map[string]float64
+	for i := range m.blocks {
+		for _, l := range m.blocks[i].linears() {
+			if l.Variant == VariantAdaptive {
+				if out == nil {
+					out = map[string]float64{}
+				}
+				out[l.Name] = float64(l.Bits())
+			}
 		}
 	}
 	return out

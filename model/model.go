@@ -35,8 +35,10 @@ type block struct {
 	clip4O, clip4Down    bool
 }
 
-func (b *block) linears() []*Linear {
-	return []*Linear{b.q, b.k, b.v, b.o, b.gate, b.up, b.down}
+// linears returns the block's projections in site order (an array, so
+// that iterating over them allocates nothing).
+func (b *block) linears() [7]*Linear {
+	return [7]*Linear{b.q, b.k, b.v, b.o, b.gate, b.up, b.down}
 }
 
 // New returns a model with freshly initialized parameters drawn from a PCG
@@ -203,7 +205,8 @@ func (m *Model) SetActBits(a int) {
 func (m *Model) Linears() []*Linear {
 	var ls []*Linear
 	for i := range m.blocks {
-		ls = append(ls, m.blocks[i].linears()...)
+		bl := m.blocks[i].linears()
+		ls = append(ls, bl[:]...)
 	}
 	return ls
 }

@@ -1,8 +1,6 @@
 package model
 
-import (
-	"math"
-)
+import "math"
 
 // AdamW is the decoupled-weight-decay Adam optimizer over a model's flat
 // parameter buffer, with PyTorch's update rule:
@@ -39,19 +37,31 @@ func (o *AdamW) Step(params, grads []float32, lr float64) {
 	o.T++
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.T))
 	bc2 := 1 - math.Pow(o.Beta2, float64(o.T))
-	parallelFor(len(params), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			p, g := float64(params[i]), float64(grads[i])
-			if o.decay[i] {
-				p -= lr * o.WeightDecay * p
-			}
-			m := o.Beta1*float64(o.M[i]) + (1-o.Beta1)*g
-			v := o.Beta2*float64(o.V[i]) + (1-o.Beta2)*g*g
-			o.M[i], o.V[i] = float32(m), float32(v)
-			p -= lr * (m / bc1) / (math.Sqrt(v/bc2) + o.Eps)
-			params[i] = float32(p)
+	runPooled(&adamPool, len(params), 1<<14, adamKernel{o: o, params: params, grads: grads, lr: lr, bc1: bc1, bc2: bc2})
+}
+
+type adamKernel struct {
+	o             *AdamW
+	params, grads []float32
+	lr, bc1, bc2  float64
+}
+
+var adamPool freeList[adamKernel]
+
+func (k *adamKernel) run(lo, hi int) {
+	o, lr, bc1, bc2 := k.o, k.lr, k.bc1, k.bc2
+	params, grads, M, V, decay := k.params[lo:hi], k.grads[lo:hi], o.M[lo:hi], o.V[lo:hi], o.decay[lo:hi]
+	for i := range params {
+		p, g := float64(params[i]), float64(grads[i])
+		if decay[i] {
+			p -= lr * o.WeightDecay * p
 		}
-	})
+		m := o.Beta1*float64(M[i]) + (1-o.Beta1)*g
+		v := o.Beta2*float64(V[i]) + (1-o.Beta2)*g*g
+		M[i], V[i] = float32(m), float32(v)
+		p -= lr * (m / bc1) / (math.Sqrt(v/bc2) + o.Eps)
+		params[i] = float32(p)
+	}
 }
 
 // CosineLR returns the learning rate at step it (0-based): linear warmup
@@ -77,21 +87,48 @@ const normChunk = 1 << 14
 // GradNorm returns the global L2 norm of g, summed in float64.
 func GradNorm(g []float32) float64 {
 	chunks := (len(g) + normChunk - 1) / normChunk
-	part := make([]float64, chunks)
-	parallelFor(chunks, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			var s float64
-			for _, v := range g[c*normChunk : min((c+1)*normChunk, len(g))] {
-				s += float64(v) * float64(v)
-			}
-			part[c] = s
-		}
-	})
+	sp := normPartPool.get()
+	if cap(*sp) < chunks {
+		*sp = make([]float64, chunks)
+	}
+	part := (*sp)[:chunks]
+	runPooled(&gradPool, chunks, 1, gradKernel{g: g, part: part})
 	var s float64
 	for _, p := range part {
 		s += p
 	}
+	normPartPool.put(sp)
 	return math.Sqrt(s)
+}
+
+// normPartPool holds GradNorm's per-chunk partial sums.
+var normPartPool freeList[[]float64]
+
+// gradKernel is GradNorm's partial sums over the chunks [lo,hi) of
+// normChunk values (part not nil), or ClipGrads' scaling of g[lo:hi] by c.
+type gradKernel struct {
+	g    []float32
+	part []float64
+	c    float32
+}
+
+var gradPool freeList[gradKernel]
+
+func (k *gradKernel) run(lo, hi int) {
+	if k.part == nil {
+		g, c := k.g[lo:hi], k.c
+		for i := range g {
+			g[i] *= c
+		}
+		return
+	}
+	for c := lo; c < hi; c++ {
+		var s float64
+		for _, v := range k.g[c*normChunk : min((c+1)*normChunk, len(k.g))] {
+			s += float64(v) * float64(v)
+		}
+		k.part[c] = s
+	}
 }
 
 // ClipGrads performs g *= clip / (norm + 1e-6) when norm > clip, as
@@ -102,9 +139,5 @@ func ClipGrads(g []float32, norm, clip float64) {
 		return
 	}
 	c := float32(clip / (norm + 1e-6))
-	parallelFor(len(g), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g[i] *= c
-		}
-	})
+	runPooled(&gradPool, len(g), 1<<14, gradKernel{g: g, c: c})
 }

@@ -7,6 +7,7 @@ package slurm_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,9 +28,11 @@ import (
 )
 
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	clusterOnce sync.Once
+	clusterErr  error
+	buildOnce   sync.Once
+	binPath     string
+	buildErr    error
 )
 
 // needSlurm skips unless the Slurm tests were asked for, checks that the
@@ -42,12 +45,9 @@ func needSlurm(t *testing.T) string {
 	if _, err := exec.LookPath("sbatch"); err != nil {
 		t.Skip("SKIP: Slurm is not installed here (start-slurm.sh could not install it; see its output); the Slurm executor is untested")
 	}
-	if out, err := exec.Command("scontrol", "ping").CombinedOutput(); err != nil || !strings.Contains(string(out), "UP") {
-		t.Fatalf("sbatch is installed but slurmctld does not answer (scontrol ping: %v: %s); start it with ../shared/slurm/start-slurm.sh", err, out)
-	}
-	out, err := exec.Command("sinfo", "-h", "-o", "%T").CombinedOutput()
-	if err != nil || !regexp.MustCompile(`idle|mixed|allocated|completing`).Match(out) {
-		t.Fatalf("sbatch is installed but no node can run jobs (sinfo: %v: %s)", err, out)
+	clusterOnce.Do(func() { clusterErr = checkCluster() })
+	if clusterErr != nil {
+		t.Fatal(clusterErr)
 	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "bitflow-slurm-test-")
@@ -65,6 +65,20 @@ func needSlurm(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// checkCluster fails when Slurm is installed but cannot run jobs.
+func checkCluster() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "scontrol", "ping").CombinedOutput(); err != nil || !strings.Contains(string(out), "UP") {
+		return fmt.Errorf("sbatch is installed but slurmctld does not answer (scontrol ping: %v: %s); start it with ../shared/slurm/start-slurm.sh", err, out)
+	}
+	out, err := exec.CommandContext(ctx, "sinfo", "-h", "-o", "%T").CombinedOutput()
+	if err != nil || !regexp.MustCompile(`idle|mixed|allocated|completing`).Match(out) {
+		return fmt.Errorf("sbatch is installed but no node can run jobs (sinfo: %v: %s)", err, out)
+	}
+	return nil
 }
 
 type result struct {

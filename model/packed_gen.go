@@ -40,9 +40,10 @@
 //
 // Helpers: ternaryEpi{AVX2,AVX512} compute out[i] = float32(acc[i]-corr) /
 // s * scales[i] in that order (the pure-Go epilogue's order, so the floats
-// are identical); ternaryAbsMaxAVX512 and ternaryQuantAVX512 quantize a
-// token's activations (absmax, then round half to even, clamp, permute to
-// the chunk layout with vpermi2b) and return the sum the caller subtracts.
+// are identical); ternaryAbsMax{AVX512,AVX2} and ternaryQuant{AVX512,AVX2}
+// quantize a token's activations (absmax, then round half to even, clamp,
+// permute to the chunk layout: vpermi2b on AVX-512 VBMI, packs, shuffles
+// and a qword transpose on AVX2) and return the sum the caller subtracts.
 package main
 
 import (
@@ -82,10 +83,14 @@ func main() {
 	epilogue("AVX512", "Z", 16)
 	absMax()
 	quant()
+	absMaxAVX2()
+	quantAVX2()
 	fmt.Fprintf(&g, "//go:noescape\nfunc ternaryEpiAVX2(acc *int32, n int, corr int32, s float32, scales *float32, out *float32)\n\n")
 	fmt.Fprintf(&g, "//go:noescape\nfunc ternaryEpiAVX512(acc *int32, n int, corr int32, s float32, scales *float32, out *float32)\n\n")
 	fmt.Fprintf(&g, "//go:noescape\nfunc ternaryAbsMaxAVX512(x *float32, n int) (m float32, finite bool)\n\n")
-	fmt.Fprintf(&g, "//go:noescape\nfunc ternaryQuantAVX512(x *float32, dst *int8, chunks int, s float32, lo, hi int32) (sum int32)\n")
+	fmt.Fprintf(&g, "//go:noescape\nfunc ternaryQuantAVX512(x *float32, dst *int8, chunks int, s float32, lo, hi int32) (sum int32)\n\n")
+	fmt.Fprintf(&g, "//go:noescape\nfunc ternaryAbsMaxAVX2(x *float32, n int) (m float32, finite bool)\n\n")
+	fmt.Fprintf(&g, "//go:noescape\nfunc ternaryQuantAVX2(x *float32, dst *int8, chunks int, s float32, lo, hi int32) (sum int32)\n")
 	src, err := format.Source(g.Bytes())
 	if err != nil {
 		log.Fatal(err)
@@ -114,6 +119,21 @@ func data() {
 		}
 		emitData(name, b[:])
 	}
+	// AVX2 quantizer: vpshufb grouping the bytes of a lane by code
+	// position (byte 4jj+k to 4k+jj), and vpermd interleaving the lanes'
+	// dwords.
+	var g [16]byte
+	for jj := range 4 {
+		for k := range 4 {
+			g[4*k+jj] = byte(4*jj + k)
+		}
+	}
+	emitData("ternaryGroupK", g[:])
+	var d [32]byte
+	for i, v := range []byte{0, 4, 1, 5, 2, 6, 3, 7} {
+		d[4*i] = v
+	}
+	emitData("ternaryLaneMix", d[:])
 	// vpermi2b indices: output byte m of permA is code position k = m/32,
 	// j = m%32 of a chunk, i.e. natural input 4j+k (0..127, bit 6 selecting
 	// the second table); permB covers k = 2, 3.
@@ -606,6 +626,120 @@ func quant() {
 	p("VPSHUFD $0xb1, X1, X0")
 	p("VPADDD X0, X1, X1")
 	p("VMOVD X1, AX")
+	p("MOVL AX, sum+40(FP)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// absMaxAVX2 writes ternaryAbsMaxAVX2, ternaryAbsMaxAVX512 for n &^ 7.
+func absMaxAVX2() {
+	fmt.Fprintf(&w, "\n// func ternaryAbsMaxAVX2(x *float32, n int) (m float32, finite bool)\n")
+	fmt.Fprintf(&w, "TEXT ·ternaryAbsMaxAVX2(SB), NOSPLIT, $0-21\n")
+	p("MOVQ x+0(FP), SI")
+	p("MOVQ n+8(FP), CX")
+	p("MOVL $0x7fffffff, AX")
+	p("VMOVD AX, X3")
+	p("VPBROADCASTD X3, Y3")
+	p("VPXOR Y0, Y0, Y0")
+	p("VPXOR Y1, Y1, Y1")
+	p("VPXOR Y2, Y2, Y2")
+	p("SHRQ $3, CX")
+	p("JZ reduce")
+	label("loop")
+	p("VMOVUPS (SI), Y4")
+	p("VMULPS Y2, Y4, Y5")
+	p("VADDPS Y5, Y1, Y1")
+	p("VANDPS Y3, Y4, Y4")
+	p("VMAXPS Y4, Y0, Y0")
+	p("ADDQ $32, SI")
+	p("DECQ CX")
+	p("JNZ loop")
+	label("reduce")
+	p("VEXTRACTF128 $1, Y0, X4")
+	p("VMAXPS X4, X0, X0")
+	p("VPSHUFD $0x4e, X0, X4")
+	p("VMAXPS X4, X0, X0")
+	p("VPSHUFD $0xb1, X0, X4")
+	p("VMAXPS X4, X0, X0")
+	p("VMOVSS X0, m+16(FP)")
+	p("VEXTRACTF128 $1, Y1, X4")
+	p("VADDPS X4, X1, X1")
+	p("VPSHUFD $0x4e, X1, X4")
+	p("VADDPS X4, X1, X1")
+	p("VPSHUFD $0xb1, X1, X4")
+	p("VADDPS X4, X1, X1")
+	p("VUCOMISS X1, X1")
+	p("SETPC AL")
+	p("MOVB AL, finite+20(FP)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// quantAVX2 writes ternaryQuantAVX2, ternaryQuantAVX512 in AVX2. Per chunk,
+// four groups of 32 inputs: convert and clamp (Y0..Y3), pack to bytes
+// (vpackssdw, vpacksswb, which interleave the lanes' dwords, undone by a
+// vpermd), group the bytes of each lane by code position (vpshufb) and
+// mix the lanes (vpermd), so qword k of group m (Y4+m) is code position k,
+// j = 8m..8m+7; a 4x4 transpose of qwords (unpack, vperm2i128) gives the
+// four 32-byte rows of the chunk. Y10 the sum, Y11 the lane mix, Y12 the
+// grouping, Y13/Y14 hi/lo, Y15 s.
+func quantAVX2() {
+	fmt.Fprintf(&w, "\n// func ternaryQuantAVX2(x *float32, dst *int8, chunks int, s float32, lo, hi int32) (sum int32)\n")
+	fmt.Fprintf(&w, "TEXT ·ternaryQuantAVX2(SB), NOSPLIT, $0-44\n")
+	p("MOVQ x+0(FP), SI")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ chunks+16(FP), CX")
+	p("VBROADCASTSS s+24(FP), Y15")
+	p("MOVL lo+28(FP), AX")
+	p("VMOVD AX, X14")
+	p("VPBROADCASTD X14, Y14")
+	p("MOVL hi+32(FP), AX")
+	p("VMOVD AX, X13")
+	p("VPBROADCASTD X13, Y13")
+	p("VBROADCASTI128 ·ternaryGroupK<>(SB), Y12")
+	p("VMOVDQU ·ternaryLaneMix<>(SB), Y11")
+	p("VPXOR Y10, Y10, Y10")
+	p("TESTQ CX, CX")
+	p("JZ reduce")
+	label("loop")
+	for m := range 4 {
+		for i := range 4 {
+			p("VMULPS %d(SI), Y15, Y%d", 128*m+32*i, i)
+			p("VCVTPS2DQ Y%d, Y%d", i, i)
+			p("VPMAXSD Y14, Y%d, Y%d", i, i)
+			p("VPMINSD Y13, Y%d, Y%d", i, i)
+			p("VPADDD Y%d, Y10, Y10", i)
+		}
+		p("VPACKSSDW Y1, Y0, Y0")
+		p("VPACKSSDW Y3, Y2, Y2")
+		p("VPACKSSWB Y2, Y0, Y0")
+		p("VPERMD Y0, Y11, Y0")
+		p("VPSHUFB Y12, Y0, Y0")
+		p("VPERMD Y0, Y11, Y%d", 4+m)
+	}
+	p("VPUNPCKLQDQ Y5, Y4, Y0")
+	p("VPUNPCKHQDQ Y5, Y4, Y1")
+	p("VPUNPCKLQDQ Y7, Y6, Y2")
+	p("VPUNPCKHQDQ Y7, Y6, Y3")
+	p("VPERM2I128 $0x20, Y2, Y0, Y4")
+	p("VPERM2I128 $0x20, Y3, Y1, Y5")
+	p("VPERM2I128 $0x31, Y2, Y0, Y6")
+	p("VPERM2I128 $0x31, Y3, Y1, Y7")
+	for k := range 4 {
+		p("VMOVDQU Y%d, %d(DI)", 4+k, 32*k)
+	}
+	p("ADDQ $512, SI")
+	p("ADDQ $128, DI")
+	p("DECQ CX")
+	p("JNZ loop")
+	label("reduce")
+	p("VEXTRACTI128 $1, Y10, X0")
+	p("VPADDD X0, X10, X10")
+	p("VPSHUFD $0x4e, X10, X0")
+	p("VPADDD X0, X10, X10")
+	p("VPSHUFD $0xb1, X10, X0")
+	p("VPADDD X0, X10, X10")
+	p("VMOVD X10, AX")
 	p("MOVL AX, sum+40(FP)")
 	p("VZEROUPPER")
 	p("RET")

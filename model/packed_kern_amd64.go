@@ -45,3 +45,9 @@ func ternaryAbsMaxAVX512(x *float32, n int) (m float32, finite bool)
 
 //go:noescape
 func ternaryQuantAVX512(x *float32, dst *int8, chunks int, s float32, lo, hi int32) (sum int32)
+
+//go:noescape
+func ternaryAbsMaxAVX2(x *float32, n int) (m float32, finite bool)
+
+//go:noescape
+func ternaryQuantAVX2(x *float32, dst *int8, chunks int, s float32, lo, hi int32) (sum int32)

@@ -74,7 +74,10 @@ func grow[T any](b []T, n int) []T {
 // scales, the group tables (512 bytes per group and token), and for a
 // prefill the integer sums and their lanes (4*n4 + 2*n4 bytes per output).
 // Projections share one pooled scratch, so a forward needs this for its
-// largest projection only.
+// largest projection only. These are the pure-Go kernels' buffers; the SIMD
+// path (packed_simd.go) takes less, n*(4*RowBytes rounded up to 128, plus
+// 8, plus 4*out) bytes, since it builds no tables (below this figure
+// whenever out <= 32*in).
 func TernaryScratchBytes(in, out, n int) int64 {
 	rb, n4 := int64((in+3)/4), int64(n)
 	b := 4 * n4 // scales

@@ -47,10 +47,19 @@ With --json, stdout gets one JSON object when the run ends:
   {"run_id": ..., "status": ..., "steps": [{"name", "kind",
    "status": "ran"|"cached"|"failed"|"skipped", "action_id", "outputs": {NAME: DIGEST}}]}
 
+With --executor slurm (or BITFLOW_EXECUTOR=slurm, or executor: slurm in the
+workflow) every step that misses the cache becomes a Slurm job that runs
+this bitflow binary on the cluster and commits into the store, which must
+therefore be on a path every node shares. Steps ask for their kind's CPUs
+and memory unless their resources: (cpus, mem, time, partition) say
+otherwise. Ctrl-C cancels the jobs; a driver that died is simply run
+again: it re-attaches to the jobs still in flight.
+
 Examples:
   bitflow run workflows/hello.yaml
   bitflow run flow.yaml --set lr=0.001 -j 4
-  bitflow run flow.yaml report --force report`,
+  bitflow run flow.yaml report --force report
+  bitflow run flow.yaml --executor slurm --partition short --store /shared/bitflow`,
 		setup: func(c *ctx) func([]string) error {
 			rf := &runFlags{}
 			c.fs.StringArrayVar(&rf.sets, "set", nil, setHelp)

@@ -41,7 +41,9 @@ whose names collide get a short hash suffix. A failed point does not stop
 the others (--fail-fast does). At the end the results table (the params
 that vary plus the report metrics) is printed and stored beside the run
 record as results.md, results.csv and results.json, with sweep.json saying
-which run steps compute which point. With --json, stdout gets one object:
+which run steps compute which point. With --executor slurm the steps run as
+Slurm jobs (see 'bitflow run --help'); the points' copies of a step form one
+job array, at most --max-parallel tasks at once. With --json, stdout gets one object:
   {"run_id", "status", "points": [{"name", "id", "status", "params"}], "results"}
 
 'bitflow sweep expand FILE' prints the points in the reference runner's
@@ -56,6 +58,7 @@ newest sweep's without RUN): Markdown, or --csv, or --json.
 
 Examples:
   bitflow sweep explorations/bit_balanced_small.yaml -j 2
+  bitflow sweep bit_balanced_vs_cross_entropy --executor slurm --max-parallel 16
   bitflow sweep expand bit_balanced_vs_cross_entropy --json
   bitflow sweep results latest --csv > results.csv`,
 		setup: func(c *ctx) func([]string) error {

@@ -165,7 +165,7 @@ func (p *TernaryProj) Forward(out, inp []float32, n, actBits int) {
 	sc := ternaryScratchPool.Get().(*ternaryScratch)
 	defer ternaryScratchPool.Put(sc)
 	if p.IntActs {
-		if k := ternaryImpl; k != nil {
+		if k := ternaryImpl; k != nil && p.In > 0 {
 			p.forwardSIMD(k, sc, out, inp, n, actBits)
 			return
 		}

@@ -150,7 +150,6 @@ func (k *ternaryKernelSet) quantRow(dst []int8, x []float32, full, bits int) (s 
 	hi := int32(1)<<(bits-1) - 1
 	lo := -hi - 1
 	from := 0
-	s = 0
 	if k.absMax != nil {
 		n16 := len(x) &^ 15
 		var m float32

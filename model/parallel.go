@@ -79,8 +79,8 @@ type forJob struct {
 	n, grain, chunks int
 	next             atomic.Int64 // next chunk to run
 	mu               sync.Mutex
-	slots            int // helpers that may still join
-	active           int // helpers that joined and have not left
+	slots            int          // helpers that may still join
+	active           atomic.Int32 // helpers that joined and have not left
 }
 
 var forJobs freeList[forJob]
@@ -137,28 +137,32 @@ func (j *forJob) join() bool {
 		return false
 	}
 	j.slots--
-	j.active++
+	j.active.Add(1)
 	return true
 }
 
-func (j *forJob) leave() {
-	j.mu.Lock()
-	j.active--
-	j.mu.Unlock()
-}
+// leave ends a helper's part in the job.
+func (j *forJob) leave() { j.active.Add(-1) }
+
+// retractSpins is how many times retract polls the helpers before it
+// starts yielding its thread between polls: some tens of microseconds,
+// about as long as a helper's last chunk of an elementwise kernel takes.
+const retractSpins = 1 << 14
 
 // retract closes the job to helpers and waits for those that joined. The
-// caller has run out of chunks, so they are finishing their last ones.
+// caller has run out of chunks, so they are finishing their last ones. It
+// polls without the scheduler first: yielding on every poll (Gosched, which
+// also wakes idle threads to look for work) cost ~10% of a training step's
+// CPU, and blocking on a channel makes the runtime allocate wait records
+// now and then.
 func (j *forJob) retract() {
-	for {
-		j.mu.Lock()
-		j.slots = 0
-		active := j.active
-		j.mu.Unlock()
-		if active == 0 {
-			return
+	j.mu.Lock()
+	j.slots = 0
+	j.mu.Unlock()
+	for i := 0; j.active.Load() != 0; i++ {
+		if i >= retractSpins {
+			runtime.Gosched()
 		}
-		runtime.Gosched()
 	}
 }
 

@@ -126,16 +126,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-benchtime: %w", err)
 	}
 
+	if o.torch != "" {
+		if err := exec.Command(o.python, "-c", "import torch").Run(); err != nil {
+			return fmt.Errorf("-torch: %s cannot import torch (%v); on Debian: apt-get install -y python3-torch", o.python, err)
+		}
+		if _, err := os.Stat(o.torch); err != nil {
+			return fmt.Errorf("-torch: %w", err)
+		}
+	}
+
+	// A failed measurement still prints the rows measured before it.
 	rep, err := measure(o, stderr)
-	if err != nil {
-		return err
+	if len(rep.Rows) > 0 {
+		if o.json {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else if err := printTable(stdout, rep); err != nil {
+			return err
+		}
 	}
-	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	return printTable(stdout, rep)
+	return err
 }
 
 // benchSetup is what one measurement pass needs.
@@ -170,6 +183,7 @@ func measure(o options, progress io.Writer) (*Report, error) {
 	rep := &Report{CPU: cpuName(), NumCPU: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
 		GoVersion: runtime.Version(), MatmulPath: model.MatmulPath(), BenchTime: o.benchtime, Count: o.count,
 		Short: o.short, Started: start.UTC().Truncate(time.Second)}
+	defer func() { rep.Seconds = time.Since(start).Round(time.Second).Seconds() }()
 	s := setup(o)
 	saved := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(saved)
@@ -194,7 +208,7 @@ func measure(o options, progress io.Writer) (*Report, error) {
 					func(r testing.BenchmarkResult) float64 { return r.Extra["GFLOPS"] })
 				row.Notes = "path " + path
 				if err := add(row, err); err != nil {
-					return nil, err
+					return rep, err
 				}
 			}
 		}
@@ -211,17 +225,17 @@ func measure(o options, progress io.Writer) (*Report, error) {
 		train.Notes = fmt.Sprintf("%s, AdamW, %.0f ms/step, matmul %s", student,
 			1e3*float64(s.batch*s.cfg.BlockSize)/train.Value, model.MatmulPath())
 		if err := add(train, err); err != nil {
-			return nil, err
+			return rep, err
 		}
 		if err := add(Row{Metric: "train step allocations", Value: median(allocs), Unit: "allocs/step", Runs: runsOf(allocs, o.count),
 			Notes: fmt.Sprintf("after a warm-up step; %.0f B/step", median(bytesPer))}, nil); err != nil {
-			return nil, err
+			return rep, err
 		}
 
 		// Decode with the KV cache, fake-quant and packed.
 		m, err := model.New(s.cfg, 1)
 		if err != nil {
-			return nil, err
+			return rep, err
 		}
 		var decode [2]float64
 		for i, packed := range []bool{false, true} {
@@ -234,12 +248,12 @@ func measure(o options, progress io.Writer) (*Report, error) {
 				func(r testing.BenchmarkResult) float64 { weights = r.Extra["weight-bytes"]; return r.Extra["tokens/s"] })
 			row.Notes = fmt.Sprintf("%d-token prompt + %d tokens, %.2f MB weights", model.DecodePrompt, s.decode, weights/1e6)
 			if err := add(row, err); err != nil {
-				return nil, err
+				return rep, err
 			}
 			decode[i] = row.Value
 		}
 		if err := add(Row{Metric: "decode packed / fake-quant", Value: decode[1] / decode[0], Unit: "x"}, nil); err != nil {
-			return nil, err
+			return rep, err
 		}
 
 		rerun, err := bench(o.count, fmt.Sprintf("cached rerun, %d-step workflow", s.wideStep), "ms",
@@ -247,22 +261,21 @@ func measure(o options, progress io.Writer) (*Report, error) {
 			func(r testing.BenchmarkResult) float64 { return float64(r.NsPerOp()) / 1e6 })
 		rerun.Notes = fmt.Sprintf("exec steps, all cached, fresh store, jobs %d", runnerbench.Jobs)
 		if err := add(rerun, err); err != nil {
-			return nil, err
+			return rep, err
 		}
 
 		if o.torch != "" {
 			rows, err := torchRows(o, threads, train.Value, progress)
 			if err != nil {
-				return nil, err
+				return rep, err
 			}
 			for _, row := range rows {
 				if err := add(row, nil); err != nil {
-					return nil, err
+					return rep, err
 				}
 			}
 		}
 	}
-	rep.Seconds = time.Since(start).Round(time.Second).Seconds()
 	return rep, nil
 }
 
@@ -307,9 +320,6 @@ func median(vs []float64) float64 {
 // each OpenMP thread) and returns its training and decode rows and the
 // ratio of bitflow's training tokens/s to its.
 func torchRows(o options, threads int, bitflowTrain float64, progress io.Writer) ([]Row, error) {
-	if err := exec.Command(o.python, "-c", "import torch").Run(); err != nil {
-		return nil, fmt.Errorf("-torch: %s cannot import torch (%v); on Debian: apt-get install -y python3-torch", o.python, err)
-	}
 	s := setup(o)
 	r := s.cfg.Resolved()
 	args := []string{o.torch, "--threads", strconv.Itoa(threads),

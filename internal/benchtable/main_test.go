@@ -47,7 +47,8 @@ func TestShort(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-cpu", "0"}, {"-cpu", "x"}, {"-count", "0"}, {"-steps", "0"}, {"extra"}} {
+	for _, args := range [][]string{{"-cpu", "0"}, {"-cpu", "x"}, {"-count", "0"}, {"-steps", "0"}, {"extra"},
+		{"-torch", "torch_student.py", "-python", "/nonexistent/python3"}} {
 		var out, errs bytes.Buffer
 		if err := run(args, &out, &errs); err == nil {
 			t.Errorf("%q: no error", args)

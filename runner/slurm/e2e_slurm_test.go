@@ -35,6 +35,14 @@ var (
 	buildErr    error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // needSlurm skips unless the Slurm tests were asked for, checks that the
 // cluster works, and returns the bitflow binary the jobs run.
 func needSlurm(t *testing.T) string {

@@ -43,7 +43,8 @@ test: lint
 
 ## test-slurm: the Slurm executor end to end against a real Slurm, which must
 ## be up (../shared/slurm/start-slurm.sh; .ci/run starts and stops it). The
-## tests skip only where Slurm is not installed, and fail if it is installed
+## tests skip only where Slurm is not installed or could not start (.ci/run
+## sets BITFLOW_SLURM_UNAVAILABLE then), and fail if it is installed
 ## but does not work; `make test` skips them.
 test-slurm:
 	BITFLOW_TEST_SLURM=1 $(GO) test -count=1 -timeout 20m -v -run '^TestSlurm' ./runner/slurm/

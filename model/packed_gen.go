@@ -234,15 +234,29 @@ func kernelAVX2(T int) {
 	p("MOVQ ldo+56(FP), AX")
 	p("SHLQ $2, AX")
 	p("MOVQ R13, BX")
-	for t := range T {
-		p("VEXTRACTI128 $1, Y%d, X10", t)
-		p("VPADDD X10, X%d, X%d", t, t)
-		p("VPHADDD X%d, X%d, X%d", t, t, t)
-		p("VPHADDD X%d, X%d, X%d", t, t, t)
-		p("VMOVD X%d, (BX)", t)
-		if t < T-1 {
-			p("ADDQ AX, BX")
+	if T > 1 {
+		// The tokens' sums together: three vphaddd (zero for missing
+		// tokens) leave [t0..t3] in each lane's halves.
+		for t := T; t < 4; t++ {
+			p("VPXOR Y%d, Y%d, Y%d", t, t, t)
 		}
+		p("VPHADDD Y1, Y0, Y0")
+		p("VPHADDD Y3, Y2, Y2")
+		p("VPHADDD Y2, Y0, Y0")
+		p("VEXTRACTI128 $1, Y0, X1")
+		p("VPADDD X1, X0, X0")
+		for t := range T {
+			p("VPEXTRD $%d, X0, (BX)", t)
+			if t < T-1 {
+				p("ADDQ AX, BX")
+			}
+		}
+	} else {
+		p("VEXTRACTI128 $1, Y0, X10")
+		p("VPADDD X10, X0, X0")
+		p("VPHADDD X0, X0, X0")
+		p("VPHADDD X0, X0, X0")
+		p("VMOVD X0, (BX)")
 	}
 	p("ADDQ $4, R13")
 	p("ADDQ R8, SI")
@@ -311,6 +325,10 @@ func kernelVNNI(T int) {
 	p("MOVQ ldo+56(FP), AX")
 	p("SHLQ $2, AX")
 	p("MOVQ R13, BX")
+	if T > 1 {
+		reduceVNNITokens(T)
+		return
+	}
 	for t := range T {
 		a, b := 2*t, 2*t+1
 		p("VPADDD Z%d, Z%d, Z%d", b, a, a)
@@ -336,6 +354,57 @@ func kernelVNNI(T int) {
 	label("store1")
 	for t := range T {
 		p("VMOVD X%d, (BX)", 2*t)
+		if t < T-1 {
+			p("ADDQ AX, BX")
+		}
+	}
+	label("done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// reduceVNNITokens ends ternaryVNNIT<T> for T > 1: the tokens' pair
+// accumulators (Z0, Z2, Z4, Z6; zero for missing tokens) go through the
+// transposing reduction of blockVNNI, which leaves [row 0: t0..t3, row 1:
+// t0..t3] in Y1, and each sum is stored to its token's row of out.
+func reduceVNNITokens(T int) {
+	for t := range 4 {
+		if t < T {
+			p("VPADDD Z%d, Z%d, Z%d", 2*t+1, 2*t, 2*t)
+		} else {
+			p("VPXORD Z%d, Z%d, Z%d", 2*t, 2*t, 2*t)
+		}
+	}
+	p("VPUNPCKLDQ Z2, Z0, Z1")
+	p("VPUNPCKHDQ Z2, Z0, Z3")
+	p("VPADDD Z3, Z1, Z1")
+	p("VPUNPCKLDQ Z6, Z4, Z5")
+	p("VPUNPCKHDQ Z6, Z4, Z7")
+	p("VPADDD Z7, Z5, Z5")
+	p("VPUNPCKLQDQ Z5, Z1, Z0")
+	p("VPUNPCKHQDQ Z5, Z1, Z2")
+	p("VPADDD Z2, Z0, Z0")
+	p("VSHUFI64X2 $0x88, Z0, Z0, Z1")
+	p("VSHUFI64X2 $0xdd, Z0, Z0, Z2")
+	p("VPADDD Y2, Y1, Y1")
+	p("VEXTRACTI128 $1, Y1, X2")
+	p("CMPQ CX, $1")
+	p("JEQ store1")
+	for t := range T {
+		p("VPEXTRD $%d, X1, (BX)", t)
+		p("VPEXTRD $%d, X2, 4(BX)", t)
+		if t < T-1 {
+			p("ADDQ AX, BX")
+		}
+	}
+	p("ADDQ $8, R13")
+	p("LEAQ (SI)(R8*2), SI")
+	p("SUBQ $2, CX")
+	p("JNZ row")
+	p("JMP done")
+	label("store1")
+	for t := range T {
+		p("VPEXTRD $%d, X1, (BX)", t)
 		if t < T-1 {
 			p("ADDQ AX, BX")
 		}

@@ -68,7 +68,9 @@ bench-go:
 ## shapes, ternary fake-quant, AdamW) at each of TORCH_THREADS, its OpenMP
 ## and OpenBLAS pools pinned to that count; needs torch (Debian: apt-get
 ## install -y python3-torch). bench-compare prints bitflow's table with the
-## reference's rows beside it at 1 and 2 threads, medians of 5 runs.
+## reference's rows beside it at 1 and 2 threads, medians of 5 runs. On a
+## busy machine prefix OMP_WAIT_POLICY=PASSIVE: torch's spinning OpenMP
+## threads otherwise slow it 10x at 2 threads (the environment is passed on).
 TORCH_BENCH   ?= ../shared/bench/torch_student.py
 PYTHON        ?= /usr/bin/python3
 TORCH_THREADS ?= 1 2

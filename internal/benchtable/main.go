@@ -188,6 +188,7 @@ func measure(o options, progress io.Writer) (*Report, error) {
 	saved := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(saved)
 	r := s.cfg.Resolved()
+	var bestTrain, bestTorch float64
 	student := fmt.Sprintf("L%d H%d C%d T%d V%d B%d", r.NLayer, r.NHead, r.NEmbd, r.BlockSize, r.VocabSize, s.batch)
 	for _, threads := range o.cpus {
 		runtime.GOMAXPROCS(threads)
@@ -264,6 +265,7 @@ func measure(o options, progress io.Writer) (*Report, error) {
 			return rep, err
 		}
 
+		bestTrain = max(bestTrain, train.Value)
 		if o.torch != "" {
 			rows, err := torchRows(o, threads, train.Value, progress)
 			if err != nil {
@@ -274,7 +276,12 @@ func measure(o options, progress io.Writer) (*Report, error) {
 					return rep, err
 				}
 			}
+			bestTorch = max(bestTorch, rows[0].Value)
 		}
+	}
+	if len(o.cpus) > 1 && bestTorch > 0 {
+		rep.Rows = append(rep.Rows, Row{Metric: "train bitflow best / torch best", Value: bestTrain / bestTorch, Unit: "x",
+			Threads: slices.Max(o.cpus), Notes: "best over the -cpu thread counts of each"})
 	}
 	return rep, nil
 }
@@ -409,7 +416,7 @@ func printTable(w io.Writer, rep *Report) error {
 	fmt.Fprintf(tw, "metric\t%*s\tunit\tthreads\tnotes\n", width, "value")
 	for i, r := range rep.Rows {
 		notes := r.Notes
-		if len(r.Runs) > 1 {
+		if len(r.Runs) > 1 && slices.Min(r.Runs) != slices.Max(r.Runs) {
 			lo, hi := slices.Min(r.Runs), slices.Max(r.Runs)
 			rng := "range " + format(lo) + "-" + format(hi)
 			if notes == "" {

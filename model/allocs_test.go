@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // TestTrainStepAllocs requires a training step of the default student
@@ -43,25 +44,26 @@ func TestTrainStepAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(2, step); n != 0 {
 		t.Errorf("GOMAXPROCS 1: %v allocations per training step, want 0", n)
 	}
-	// At GOMAXPROCS 2 matmul's helpers take their scratch from sync.Pools,
-	// whose per-P slots can still make a new item now and then until
-	// every P holds spares: a step counts as warm-up until 3 steps in a
-	// row allocate nothing, for up to 4 tries. An allocation made by every
-	// step fails all of them.
+	// At GOMAXPROCS 2 the kernels' helpers join in; their jobs and
+	// scratch come from free lists the collector does not empty, so after
+	// warm-up (which fills the lists, lets the helpers go idle and block
+	// once, and gives the collector its worker goroutine for the new P)
+	// no step may allocate.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	step()
-	const runs, tries = 3, 4
-	var n uint64
-	for range tries {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		for range runs {
-			step()
-		}
-		runtime.ReadMemStats(&after)
-		if n = after.Mallocs - before.Mallocs; n == 0 {
-			return
-		}
+	step()
+	runtime.GC()
+	time.Sleep(50 * time.Millisecond) // the helpers go idle and block
+	step()
+	step()
+	const runs = 8
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		step()
 	}
-	t.Errorf("GOMAXPROCS 2: %d allocations in the last %d training steps, want 0", n, runs)
+	runtime.ReadMemStats(&after)
+	if n := after.Mallocs - before.Mallocs; n != 0 {
+		t.Errorf("GOMAXPROCS 2: %d allocations in %d training steps, want 0", n, runs)
+	}
 }

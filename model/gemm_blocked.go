@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
@@ -56,7 +55,7 @@ func gemmBlocked(ks *gemmKernelSet, c []float32, ldc int, a []float32, lda int, 
 		panic(fmt.Sprintf("model: matmul: operands shorter than their shapes or leading dimensions too small: m %d n %d k %d lda %d ldb %d ldc %d, len a %d b %d c %d",
 			m, n, k, lda, ldb, ldc, len(a), len(b), len(c)))
 	}
-	j := gemmJobPool.Get().(*gemmJob)
+	j := gemmJobs.get()
 	j.gemmArgs = gemmArgs{ks: ks, c: c, ldc: ldc, a: a, lda: lda, transA: transA, b: b, ldb: ldb, m: m, n: n, k: k, acc: acc}
 	j.next.Store(0)
 
@@ -83,12 +82,14 @@ func gemmBlocked(ks *gemmKernelSet, c []float32, ldc int, a []float32, lda int, 
 	j.mt, j.nt = ceilDiv(m, j.mc), ceilDiv(n, j.nc)
 	tasks := j.mt * j.nt
 	if workers > 1 && tasks > 1 {
-		j.offer(min(workers, tasks) - 1)
+		j.open(min(workers, tasks) - 1)
+		helpers.offer(&j.ticket, min(workers, tasks)-1)
 	}
 	j.work()
-	j.retract()
+	j.gate.retract()
+	helpers.withdraw(&j.ticket)
 	j.gemmArgs = gemmArgs{} // drop the references to the operands
-	gemmJobPool.Put(j)
+	gemmJobs.put(j)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -98,9 +99,8 @@ func roundUp(a, b int) int { return ceilDiv(a, b) * b }
 type gemmJob struct {
 	gemmArgs
 	next   atomic.Int64 // next task to run
-	mu     sync.Mutex
-	slots  int // helpers that may still join
-	active int // helpers that joined and have not left
+	gate   helpGate
+	ticket helpTicket // this job, as handed to helpers
 }
 
 // gemmArgs are a job's operands and blocking.
@@ -113,17 +113,22 @@ type gemmArgs struct {
 	kc, mc, nc, mt, nt int
 }
 
-var gemmJobPool = sync.Pool{New: func() any { return new(gemmJob) }}
+// gemmJobs and gemmWorks are free lists, not sync.Pools: a collection
+// empties a sync.Pool, and refilling it allocated now and then at
+// GOMAXPROCS >= 2 (about one allocation per training step).
+var gemmJobs freeList[gemmJob]
 
 // gemmWork is a thread's scratch: a packed panel of b and a tile of c.
 type gemmWork struct{ bp, tile []float32 }
 
-var gemmWorkPool = sync.Pool{New: func() any { return new(gemmWork) }}
+var gemmWorks freeList[gemmWork]
 
 // work runs tasks until none is left.
 func (j *gemmJob) work() {
-	w := gemmWorkPool.Get().(*gemmWork)
-	if n := j.kc * j.ks.nr; cap(w.bp) < n {
+	w := gemmWorks.get()
+	// The largest panel any product needs, so that a scratch struct taken
+	// from the free list never has to grow.
+	if n := j.ks.kc * j.ks.nr; cap(w.bp) < n {
 		w.bp = make([]float32, n)
 	}
 	if n := j.ks.mr * j.ks.nr; cap(w.tile) < n {
@@ -137,7 +142,7 @@ func (j *gemmJob) work() {
 		}
 		j.task(w, int(t))
 	}
-	gemmWorkPool.Put(w)
+	gemmWorks.put(w)
 }
 
 // task computes c's block t (row block t / nt, column block t % nt).
@@ -193,81 +198,21 @@ func (j *gemmJob) task(w *gemmWork, t int) {
 	}
 }
 
-// gemmHelpers are goroutines, started on first need and kept, that help
-// run the tasks of large products. A job is handed only to helpers idle at
-// that moment (a non-blocking send), and a helper joins it only while it
-// still has tasks: the caller never waits for a helper to wake up (which
-// takes ~90us on this VM), only for those running its tasks to finish.
-var gemmHelpers struct {
-	mu      sync.Mutex
-	started int
-	ch      chan *gemmJob
+// open lets up to want helpers (see helpers) join the job.
+func (j *gemmJob) open(want int) {
+	if j.ticket.job == nil {
+		j.ticket.job = j
+	}
+	j.gate.open(want)
 }
 
-// offer hands the job to up to want idle helpers.
-func (j *gemmJob) offer(want int) {
-	j.mu.Lock()
-	j.slots = want
-	j.mu.Unlock()
-	h := &gemmHelpers
-	h.mu.Lock()
-	if h.ch == nil {
-		h.ch = make(chan *gemmJob)
-	}
-	for ; h.started < want; h.started++ {
-		go gemmHelper(h.ch)
-	}
-	h.mu.Unlock()
-	for range want {
-		select {
-		case h.ch <- j:
-		default:
-			return
-		}
-	}
-}
-
-// join takes one of the job's helper slots, if any is left.
-func (j *gemmJob) join() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.slots == 0 {
-		return false
-	}
-	j.slots--
-	j.active++
-	return true
-}
-
-func (j *gemmJob) leave() {
-	j.mu.Lock()
-	j.active--
-	j.mu.Unlock()
-}
-
-// retract closes the job to helpers and waits for those that joined. The
-// caller has run out of tasks, so they are finishing their last ones.
-func (j *gemmJob) retract() {
-	for {
-		j.mu.Lock()
-		j.slots = 0
-		active := j.active
-		j.mu.Unlock()
-		if active == 0 {
-			return
-		}
-		runtime.Gosched()
-	}
-}
-
-// gemmHelper runs the jobs it is handed. A job may have been finished and
-// its struct reused by another product by the time the helper wakes; join
-// then fails (or succeeds for that product, which is as good).
-func gemmHelper(ch chan *gemmJob) {
-	for j := range ch {
-		if j.join() {
-			j.work()
-			j.leave()
-		}
+// help runs the job's tasks on a helper, if it may still join. A job may
+// have been finished and its struct reused by another product by the time
+// the helper comes; join then fails (or succeeds for that product, which
+// is as good).
+func (j *gemmJob) help() {
+	if j.gate.join() {
+		j.work()
+		j.gate.leave()
 	}
 }

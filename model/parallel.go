@@ -2,7 +2,6 @@ package model
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
@@ -65,9 +64,11 @@ func parallelRun(threads, n, grain int, k ranger) {
 	j := forJobs.get()
 	j.k, j.n, j.grain, j.chunks = k, n, grain, chunks
 	j.next.Store(0)
-	j.offer(workers - 1)
+	j.open(workers - 1)
+	helpers.offer(&j.ticket, workers-1)
 	j.work()
-	j.retract()
+	j.gate.retract()
+	helpers.withdraw(&j.ticket)
 	j.k = nil // drop the reference to the kernel's operands
 	forJobs.put(j)
 }
@@ -78,19 +79,26 @@ type forJob struct {
 	k                ranger
 	n, grain, chunks int
 	next             atomic.Int64 // next chunk to run
-	mu               sync.Mutex
-	slots            int          // helpers that may still join
-	active           atomic.Int32 // helpers that joined and have not left
+	gate             helpGate
+	ticket           helpTicket // this job, as handed to helpers
 }
 
 var forJobs freeList[forJob]
 
-// forHelpers are the goroutines, started on first need and kept, that help
-// run parallelRun's chunks.
-var forHelpers struct {
-	mu      sync.Mutex
-	started int
-	ch      chan *forJob
+// open lets up to want helpers join the job.
+func (j *forJob) open(want int) {
+	if j.ticket.job == nil {
+		j.ticket.job = j
+	}
+	j.gate.open(want)
+}
+
+// help runs the job's chunks on a helper, if it may still join.
+func (j *forJob) help() {
+	if j.gate.join() {
+		j.work()
+		j.gate.leave()
+	}
 }
 
 // work runs chunks until none is left.
@@ -106,76 +114,149 @@ func (j *forJob) work() {
 	}
 }
 
-// offer hands the job to up to want idle helpers.
-func (j *forJob) offer(want int) {
-	j.mu.Lock()
-	j.slots = want
-	j.mu.Unlock()
-	h := &forHelpers
-	h.mu.Lock()
-	if h.ch == nil {
-		h.ch = make(chan *forJob)
-	}
-	for ; h.started < want; h.started++ {
-		go forHelper(h.ch)
-	}
-	h.mu.Unlock()
-	for range want {
-		select {
-		case h.ch <- j:
-		default:
-			return
-		}
-	}
-}
-
-// join takes one of the job's helper slots, if any is left.
-func (j *forJob) join() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.slots == 0 {
-		return false
-	}
-	j.slots--
-	j.active.Add(1)
-	return true
-}
-
-// leave ends a helper's part in the job.
-func (j *forJob) leave() { j.active.Add(-1) }
-
 // retractSpins is how many times retract polls the helpers before it
 // starts yielding its thread between polls: some tens of microseconds,
 // about as long as a helper's last chunk of an elementwise kernel takes.
 const retractSpins = 1 << 14
 
+// helpGate admits helpers to a job: open offers slots, join takes one,
+// leave gives it up, and retract closes the job and waits for those that
+// joined. It is lock-free: a helper that read a job's ticket just before
+// the job ended may call join while the job's struct is being reused, and
+// a mutex there made the caller block and the runtime allocate a wait
+// record now and then.
+type helpGate struct {
+	slots  atomic.Int32 // helpers that may still join
+	active atomic.Int32 // helpers that joined (or are trying to) and have not left
+}
+
+// open lets up to want helpers join.
+func (g *helpGate) open(want int) { g.slots.Store(int32(want)) }
+
+// join takes a slot, if any is left. It counts itself active before it
+// takes the slot, so that retract, which closes the slots before it reads
+// active, never misses a helper that got in.
+func (g *helpGate) join() bool {
+	g.active.Add(1)
+	for {
+		s := g.slots.Load()
+		if s <= 0 {
+			g.active.Add(-1)
+			return false
+		}
+		if g.slots.CompareAndSwap(s, s-1) {
+			return true
+		}
+	}
+}
+
+// leave ends a helper's part in the job.
+func (g *helpGate) leave() { g.active.Add(-1) }
+
 // retract closes the job to helpers and waits for those that joined. The
-// caller has run out of chunks, so they are finishing their last ones. It
+// caller has run out of tasks, so they are finishing their last ones. It
 // polls without the scheduler first: yielding on every poll (Gosched, which
 // also wakes idle threads to look for work) cost ~10% of a training step's
 // CPU, and blocking on a channel makes the runtime allocate wait records
 // now and then.
-func (j *forJob) retract() {
-	j.mu.Lock()
-	j.slots = 0
-	j.mu.Unlock()
-	for i := 0; j.active.Load() != 0; i++ {
+func (g *helpGate) retract() {
+	g.slots.Store(0)
+	for i := 0; g.active.Load() != 0; i++ {
 		if i >= retractSpins {
 			runtime.Gosched()
 		}
 	}
 }
 
-// forHelper runs the jobs it is handed. A job may have been finished and
-// its struct reused by another call by the time the helper wakes; join
-// then fails (or succeeds for that call, which is as good).
-func forHelper(ch chan *forJob) {
-	for j := range ch {
-		if j.join() {
-			j.work()
-			j.leave()
+// helpJob is a parallel call that helpers can join: help takes a helper
+// slot if one is left, runs tasks until none is left and leaves.
+type helpJob interface{ help() }
+
+// helpTicket is a job as handed to helpers: a pointer-sized handle that
+// can sit in an atomic mailbox. Each job struct holds its own, set once.
+type helpTicket struct{ job helpJob }
+
+// helpers are the goroutines, started on first need and kept, that help
+// run the chunks of parallelRun and the tasks of matmul (one set for
+// both, so at most GOMAXPROCS-1 of them compete for the cores).
+//
+// A helper blocks on a channel, which offer fills only for helpers idle
+// at that moment (a non-blocking send); a helper that has just finished a
+// job first polls a mailbox briefly, where offer also posts its job, so a
+// region that follows right after another one finds it at once. Either
+// way the caller never waits for a helper to arrive (a wake-up takes
+// ~90us on this VM), only for those running its tasks to finish. Longer
+// spinning, or polling with sleeps, measured slower: the two vCPUs share
+// a core's resources, and a spinning helper slows the caller's serial
+// work between regions.
+var helpers helperSet
+
+// helperSet is the type of helpers.
+type helperSet struct {
+	mu       spinLock
+	started  int
+	ch       chan *helpTicket
+	mailbox  atomic.Pointer[helpTicket]
+	spinning atomic.Int32 // helpers polling the mailbox
+}
+
+// helperSpins is how many mailbox polls a helper makes before it blocks
+// on the channel: well under a microsecond.
+const helperSpins = 1 << 8
+
+// offer hands the job to up to want helpers: through the mailbox to
+// those polling it, through the channel to those blocked on it.
+func (h *helperSet) offer(t *helpTicket, want int) {
+	h.mu.Lock()
+	if h.ch == nil {
+		h.ch = make(chan *helpTicket)
+	}
+	for ; h.started < want; h.started++ {
+		go h.run()
+	}
+	h.mu.Unlock()
+	sent := 0
+	if n := int(h.spinning.Load()); n > 0 && h.mailbox.CompareAndSwap(nil, t) {
+		sent = min(n, want)
+	}
+	for ; sent < want; sent++ {
+		select {
+		case h.ch <- t:
+		default:
+			return
 		}
 	}
+}
+
+// withdraw takes the job out of the mailbox, if it is there; the job is
+// closed to helpers by then (retract), so a helper that still reads it
+// cannot join.
+func (h *helperSet) withdraw(t *helpTicket) {
+	h.mailbox.CompareAndSwap(t, nil)
+}
+
+// run is a helper goroutine.
+func (h *helperSet) run() {
+	for {
+		t := h.poll()
+		if t == nil {
+			t = <-h.ch
+		}
+		t.job.help()
+	}
+}
+
+// poll polls the mailbox for a job helperSpins times, and returns nil if
+// none came.
+func (h *helperSet) poll() *helpTicket {
+	h.spinning.Add(1)
+	defer h.spinning.Add(-1)
+	for range helperSpins {
+		if t := h.mailbox.Load(); t != nil {
+			return t
+		}
+	}
+	return nil
 }
 
 // runPooled runs the kernel args (a struct whose pointer type P implements
@@ -199,9 +280,27 @@ func runPooled[T any, P interface {
 // and put allocate nothing, so a training step allocates nothing even
 // across collections.
 type freeList[T any] struct {
-	mu   sync.Mutex
+	mu   spinLock
 	free []*T
 }
+
+// spinLock is a mutex for critical sections of a few instructions that
+// several threads enter at once now and then (the attention workers all
+// take matmul jobs from one free list): a sync.Mutex that finds the lock
+// taken parks the goroutine, and parking makes the runtime allocate a
+// wait record now and then; spinLock polls, yielding the thread after a
+// while so that it cannot starve a preempted holder.
+type spinLock struct{ state atomic.Int32 }
+
+func (l *spinLock) Lock() {
+	for i := 0; !l.state.CompareAndSwap(0, 1); i++ {
+		if i >= 64 {
+			runtime.Gosched()
+		}
+	}
+}
+
+func (l *spinLock) Unlock() { l.state.Store(0) }
 
 // get returns a free *T, or a new zero one.
 func (f *freeList[T]) get() *T {

@@ -78,7 +78,7 @@ func softmaxMasked(row []float32, scale float32, valid []bool) {
 			row[j] = 0
 			continue
 		}
-		e := float32(math.Exp(float64(row[j] - mx)))
+		e := exp32(row[j] - mx)
 		row[j] = e
 		sum += float64(e)
 	}

@@ -244,7 +244,7 @@ func (k *swigluBwd) run(lo, hi int) {
 	}
 }
 
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+func sigmoid(x float32) float32 { return 1 / (1 + exp32(-x)) }
 func silu(x float32) float32    { return x * sigmoid(x) }
 
 // ropeTables returns cos and sin (T, HD/2) for positions 0..T-1 with theta

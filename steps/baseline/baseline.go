@@ -26,7 +26,7 @@ type Kind struct {
 func (Kind) Kind() string { return "baseline" }
 
 // Version implements steps.Step.
-func (Kind) Version() string { return "4" }
+func (Kind) Version() string { return "5" }
 
 // Params implements steps.Step.
 func (Kind) Params() steps.Schema {

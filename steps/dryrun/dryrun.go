@@ -20,7 +20,7 @@ import (
 type Kind struct{}
 
 // Version of the dryrun kind.
-const Version = "2"
+const Version = "3"
 
 // BudgetBytes is the memory the spec allows the 7B dry run: 24 GB.
 const BudgetBytes int64 = 24e9

@@ -28,7 +28,7 @@ type Kind struct{}
 func (Kind) Kind() string { return "eval" }
 
 // Version implements steps.Step.
-func (Kind) Version() string { return "3" }
+func (Kind) Version() string { return "4" }
 
 // Params implements steps.Step.
 func (Kind) Params() steps.Schema {

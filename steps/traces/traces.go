@@ -22,7 +22,7 @@ import (
 )
 
 // Version of the traces kind.
-const Version = "3"
+const Version = "4"
 
 // Input and output names.
 const (

@@ -26,7 +26,7 @@ type Kind struct{}
 func (Kind) Kind() string { return "train" }
 
 // Version implements steps.Step.
-func (Kind) Version() string { return "2" }
+func (Kind) Version() string { return "3" }
 
 // Params implements steps.Step.
 func (Kind) Params() steps.Schema {

@@ -56,14 +56,22 @@ func TestTrainStepAllocs(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the helpers go idle and block
 	step()
 	step()
-	const runs = 8
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		step()
+	// On a loaded machine (other test binaries running) a helper can be
+	// descheduled and park in the runtime, which allocates a wait record
+	// now and then: up to 3 windows of 8 steps are tried, and one must
+	// allocate nothing. An allocation made by every step fails all of them.
+	const runs, tries = 8, 3
+	var n uint64
+	for range tries {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range runs {
+			step()
+		}
+		runtime.ReadMemStats(&after)
+		if n = after.Mallocs - before.Mallocs; n == 0 {
+			return
+		}
 	}
-	runtime.ReadMemStats(&after)
-	if n := after.Mallocs - before.Mallocs; n != 0 {
-		t.Errorf("GOMAXPROCS 2: %d allocations in %d training steps, want 0", n, runs)
-	}
+	t.Errorf("GOMAXPROCS 2: %d allocations in the last %d training steps, want 0", n, runs)
 }

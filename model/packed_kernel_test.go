@@ -41,19 +41,7 @@ func TestTernaryKernelsExact(t *testing.T) {
 			p.Scales[o] = float32(rng.Float64() + 0.5)
 		}
 		for _, n := range []int{1, 2, 3, 4, 5, 8, 9, 17, 33} {
-			x := randVec(rng, n*dims[0], 2)
-			for _, bits := range []int{8, 4, 2} {
-				want := refTernaryInt(p, x, n, bits)
-				for _, threads := range []int{1, 3} {
-					p.Threads = threads
-					got := make([]float32, n*dims[1])
-					p.Forward(got, x, n, bits)
-					if !slices.Equal(got, want) {
-						t.Fatalf("%dx%d n=%d A%d threads %d: kernel differs from the direct sum by %g",
-							dims[0], dims[1], n, bits, threads, maxAbsDiff(got, want))
-					}
-				}
-			}
+			checkTernaryAgainstDirectSum(t, p, randVec(rng, n*dims[0], 2), n)
 		}
 	}
 }
@@ -112,6 +100,25 @@ func TestPackedInferenceThreads(t *testing.T) {
 					t.Errorf("logits differ by %g", maxAbsDiff(got, ref))
 				}
 			})
+		}
+	}
+}
+
+// checkTernaryAgainstDirectSum runs p on x (n tokens) at A8, A4 and A2 and
+// on 1 and 3 threads, and fails unless every output has the bits of the
+// direct integer sum.
+func checkTernaryAgainstDirectSum(t *testing.T, p *TernaryProj, x []float32, n int) {
+	t.Helper()
+	for _, bits := range []int{8, 4, 2} {
+		want := refTernaryInt(p, x, n, bits)
+		for _, threads := range []int{1, 3} {
+			p.Threads = threads
+			got := make([]float32, n*p.Out)
+			p.Forward(got, x, n, bits)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%dx%d n=%d A%d threads %d: differs from the direct sum by %g",
+					p.In, p.Out, n, bits, threads, maxAbsDiff(got, want))
+			}
 		}
 	}
 }

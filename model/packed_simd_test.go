@@ -61,19 +61,7 @@ func TestTernarySIMDExact(t *testing.T) {
 				ns = []int{1, 3, 9} // 9 x 1029 x 1100 is split between threads
 			}
 			for _, n := range ns {
-				x := randVec(rng, n*dims[0], 2)
-				for _, bits := range []int{8, 4, 2} {
-					want := refTernaryInt(p, x, n, bits)
-					for _, threads := range []int{1, 3} {
-						p.Threads = threads
-						got := make([]float32, n*dims[1])
-						p.Forward(got, x, n, bits)
-						if !slices.Equal(got, want) {
-							t.Fatalf("%dx%d n=%d A%d threads %d: differs from the direct sum by %g",
-								dims[0], dims[1], n, bits, threads, maxAbsDiff(got, want))
-						}
-					}
-				}
+				checkTernaryAgainstDirectSum(t, p, randVec(rng, n*dims[0], 2), n)
 			}
 		}
 	})

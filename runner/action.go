@@ -243,7 +243,7 @@ func (e *execution) runAction(ctx context.Context, n *Node, id, manifest string,
 	out := &outputSet{dir: outDir, names: n.Outputs}
 	runErr := n.Kind.Run(ctx, env, in, out)
 	logf.Close()
-	res.logTail = tail(logPath, 20)
+	res.logTail = LogTail(logPath, 20)
 	if fi, err := os.Stat(logPath); err == nil && fi.Size() > 0 {
 		if lo, err := st.PutPath(logPath); err == nil {
 			res.log = &lo
@@ -366,8 +366,9 @@ func (e *execution) snapshotFiles(n *Node) ([]steps.File, error) {
 	return out, nil
 }
 
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
+// LogTail returns the last n lines of a steps log (reading at most its
+// last 64 KiB), for failure reports here and by cluster executors.
+func LogTail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil || len(b) == 0 {
 		return ""

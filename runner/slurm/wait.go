@@ -3,7 +3,6 @@ package slurm
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -158,7 +157,7 @@ func (d *driver) finish(t *tracked) error {
 }
 
 func (d *driver) fail(_ context.Context, t *tracked, err error) {
-	tail := logTail(t.log, 20)
+	tail := runner.LogTail(t.log, 20)
 	if tail == "" {
 		tail = fmt.Sprintf("(no output in %s)", t.log)
 	} else {
@@ -252,22 +251,6 @@ func (d *driver) progress(queue map[string]JobState) string {
 		msg += fmt.Sprintf(", %d skipped", counts["skipped"])
 	}
 	return msg
-}
-
-// logTail returns the last n lines of a job's log.
-func logTail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil || len(b) == 0 {
-		return ""
-	}
-	if len(b) > 64<<10 {
-		b = b[len(b)-64<<10:]
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // Interface check.
